@@ -1,0 +1,303 @@
+/**
+ * Side effects of the backup run, one exported function per step. Every step is idempotent: the
+ * workflow may run any of them again after a crash or a timeout.
+ */
+import { Context, ApplicationFailure, CancelledFailure } from '@temporalio/activity';
+import { mkdir, rm, rename, stat, statfs, copyFile, chmod } from 'node:fs/promises';
+
+import type { Logger } from 'pino';
+import { Catalog, diffFileName, fullFileName, newestPoint, type Point } from '../src/catalog/catalog.js';
+import { Rbd, RbdError, EEXIST, ENOENT } from '../src/rbd/rbd.js';
+import { checkName, imageKey, type ImageRef } from '../src/names/names.js';
+import { snapshotsToDelete, circlesToPrune } from '../src/plan/retention.js';
+import { sha256File } from '../src/fs/checksum.js';
+import { fsyncDir, fsyncFile, writeFileAtomic, within } from '../src/fs/atomic.js';
+import {
+  INPUT_ERROR,
+  type BackupPolicy,
+  type BackupReport,
+  type ExportResult,
+  type FailureDetail,
+  type ImageFacts,
+  type ImagePlan,
+  type ImageSelection,
+  type PlanResult,
+} from '../src/contract/backup.js';
+import { guard } from './errors.js';
+
+export interface BackupDeps {
+  rbd: Rbd;
+  /** The cluster this worker is configured for; a run for another cluster is refused. */
+  cluster: string;
+  conf: string;
+  keyring: string;
+  logger: Logger;
+}
+
+export interface PlanInput {
+  cluster: string;
+  policy: BackupPolicy;
+  images: ImageSelection[];
+  backupName: string;
+  /** This run's snapshot: the same name with the same snapshot is this run again, not a clash. */
+  snapshot: string;
+  workflowId: string;
+}
+
+const HEARTBEAT_MS = 2000;
+
+function inputError(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ message, type: INPUT_ERROR, nonRetryable: true, details: [{ message }] });
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight, keeping the input order in the output. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+export function createBackupActivities(deps: BackupDeps) {
+  const { rbd } = deps;
+  const log = (ref: Partial<ImageRef>, phase: string) => {
+    let workflowId: string | undefined;
+    try {
+      workflowId = Context.current().info.workflowExecution?.workflowId;
+    } catch {
+      workflowId = undefined;
+    }
+    return deps.logger.child({ workflowId, image: ref.pool ? imageKey(ref as ImageRef) : undefined, phase });
+  };
+
+  async function checkIdentity(catalog: Catalog, policy: BackupPolicy): Promise<string> {
+    const fsid = await rbd.fsid();
+    const recorded = await catalog.readIdentity();
+    if (recorded) {
+      if (recorded.name !== catalog.cluster || recorded.fsid !== fsid) {
+        throw inputError(
+          `${catalog.root}/cluster.json records cluster ${recorded.name} (fsid ${recorded.fsid}), but the live cluster is ${catalog.cluster} (fsid ${fsid}): refusing to mix backups`,
+        );
+      }
+      return fsid;
+    }
+    await mkdir(catalog.root, { recursive: true });
+    await copyFile(deps.conf, within(catalog.root, 'ceph.conf'));
+    if (policy.copyKeyring) {
+      const dest = within(catalog.root, 'keyring');
+      await copyFile(deps.keyring, dest);
+      await chmod(dest, 0o600);
+    }
+    await catalog.writeIdentity({ format: 'rbd-backup/cluster@1', name: catalog.cluster, fsid, createdAt: new Date().toISOString() });
+    return fsid;
+  }
+
+  async function planRun(input: PlanInput): Promise<PlanResult> {
+    return guard(async () => {
+      if (input.cluster !== deps.cluster) {
+        throw inputError(`run is for cluster ${input.cluster} but this worker serves cluster ${deps.cluster}`);
+      }
+      const catalog = new Catalog(input.policy.destination, input.cluster);
+      checkName('backup', input.backupName);
+      // Name conflicts before anything is written: a name taken by another run is bad input.
+      for (const sel of input.images) {
+        const c = await catalog.load(sel);
+        const clash = c.circles.flatMap((x) => x.points).find((p) => p.backupName === input.backupName && p.snapshot !== input.snapshot);
+        if (clash) throw inputError(`backup name ${input.backupName} already exists for ${imageKey(sel)} (run ${clash.workflowId})`);
+      }
+      await mkdir(input.policy.destination, { recursive: true });
+      const fsid = await checkIdentity(catalog, input.policy);
+      const fsStat = await statfs(catalog.root);
+      const freeBytes = Number(fsStat.bavail) * Number(fsStat.bsize);
+      const pools = new Set(await rbd.pools());
+      const missing: PlanResult['missing'] = [];
+      const present = input.images.filter((s) => {
+        if (pools.has(s.pool)) return true;
+        missing.push({ pool: s.pool, image: s.image, reason: `pool ${s.pool} not found` });
+        return false;
+      });
+      const ctx = Context.current();
+      let done = 0;
+      const facts = await mapLimit(present, 8, async (sel): Promise<ImageFacts | undefined> => {
+        ctx.heartbeat({ done: ++done });
+        let size: number;
+        try {
+          size = (await rbd.info(sel)).size;
+        } catch (e) {
+          if (e instanceof RbdError && e.errno === ENOENT) {
+            missing.push({ pool: sel.pool, image: sel.image, reason: `image ${imageKey(sel)} not found` });
+            return undefined;
+          }
+          throw e;
+        }
+        const [usage, snaps, cat] = await Promise.all([rbd.usage(sel), rbd.snapshotNames(sel), catalog.load(sel)]);
+        const f: ImageFacts = {
+          pool: sel.pool,
+          image: sel.image,
+          sizeBytes: size,
+          usedBytes: usage.totalUsed,
+          changedBytes: usage.headUsed,
+          ourSnapshots: snaps,
+        };
+        const newest = newestPoint(cat);
+        if (newest) {
+          f.newest = {
+            circle: newest.circle.name,
+            snapshot: newest.point.snapshot,
+            backupName: newest.point.backupName,
+            circleDirExists: await exists(catalog.circleDir(sel, newest.circle.name)),
+            diffsInCircle: newest.circle.points.filter((p) => p.type === 'incr').length,
+          };
+        }
+        return f;
+      });
+      log({}, 'plan').info({ images: present.length, missing: missing.length, freeBytes }, 'planned');
+      return { clusterDir: catalog.root, fsid, freeBytes, facts: facts.filter((f): f is ImageFacts => !!f), missing };
+    });
+  }
+
+  async function createSnapshot(p: Pick<ImagePlan, 'pool' | 'image' | 'snapshot'>): Promise<void> {
+    return guard(async () => {
+      try {
+        await rbd.snapCreate(p, p.snapshot);
+      } catch (e) {
+        // The name is derived from the run, so an existing one is this run's earlier attempt.
+        if (!(e instanceof RbdError && e.errno === EEXIST)) throw e;
+      }
+      log(p, 'snapshot').info({ snapshot: p.snapshot }, 'snapshot taken');
+    });
+  }
+
+  async function exportPoint(p: ImagePlan & { workflowId: string }): Promise<ExportResult> {
+    return guard(async () => {
+      const catalog = new Catalog(p.destination, p.cluster);
+      const ctx = Context.current();
+      const l = log(p, 'export');
+      const existing = (await catalog.load(p)).circles.flatMap((c) => c.points).find((x) => x.snapshot === p.snapshot);
+      if (existing) {
+        return { file: existing.file, bytes: existing.bytes, sha256: existing.sha256, startedAt: existing.exportedAt, finishedAt: existing.exportedAt };
+      }
+      const dir = catalog.circleDir(p, p.circle);
+      const name = p.type === 'full' ? fullFileName(p.snapshot) : diffFileName(p.snapshot, p.fromSnapshot!);
+      const final = within(dir, name);
+      const tmp = within(dir, `.${name}.partial`);
+      await mkdir(dir, { recursive: true });
+      // rbd opens its output with O_EXCL: leftovers of an earlier attempt must go first.
+      await rm(tmp, { force: true });
+      await rm(final, { force: true });
+      const startedAt = new Date().toISOString();
+      let phase = 'export';
+      let hashed = 0;
+      const beat = setInterval(() => {
+        void stat(tmp)
+          .then((s) => ctx.heartbeat({ phase, written: s.size, hashed }))
+          .catch(() => ctx.heartbeat({ phase, hashed }));
+      }, HEARTBEAT_MS);
+      try {
+        l.info({ type: p.type, snapshot: p.snapshot, from: p.fromSnapshot, file: final }, 'export started');
+        if (p.type === 'full') await rbd.exportFull(p, p.snapshot, tmp, ctx.cancellationSignal);
+        else await rbd.exportDiff(p, p.fromSnapshot!, p.snapshot, tmp, ctx.cancellationSignal);
+        await fsyncFile(tmp);
+        phase = 'checksum';
+        const sum = await sha256File(tmp, (b) => (hashed = b));
+        await rename(tmp, final);
+        await fsyncDir(dir);
+        const finishedAt = new Date().toISOString();
+        const point: Point = {
+          backupName: p.backupName,
+          type: p.type,
+          snapshot: p.snapshot,
+          fromSnapshot: p.fromSnapshot ?? null,
+          file: `${p.circle}/${name}`,
+          bytes: sum.bytes,
+          sha256: sum.sha256,
+          runTime: p.runTime,
+          exportedAt: finishedAt,
+          workflowId: p.parentWorkflowId,
+        };
+        await catalog.addPoint(p, p.circle, point);
+        l.info({ bytes: sum.bytes, sha256: sum.sha256 }, 'export done');
+        return { file: point.file, bytes: sum.bytes, sha256: sum.sha256, startedAt, finishedAt };
+      } catch (e) {
+        await rm(tmp, { force: true });
+        if (ctx.cancellationSignal.aborted) throw new CancelledFailure('export cancelled; partial file removed');
+        l.error({ err: e instanceof RbdError ? { command: e.command, exitCode: e.exitCode, stderr: e.stderr } : String(e) }, 'export failed');
+        throw e;
+      } finally {
+        clearInterval(beat);
+      }
+    });
+  }
+
+  interface RetentionInput extends ImageRef {
+    cluster: string;
+    destination: string;
+    retain: number;
+  }
+
+  /** One snapshot at a time: the deletion queue has one slot per worker, so trims never pile up. */
+  async function pruneSnapshots(r: RetentionInput): Promise<{ deleted: string[]; errors: FailureDetail[] }> {
+    return guard(async () => {
+      const catalog = new Catalog(r.destination, r.cluster);
+      const cat = await catalog.load(r);
+      const cataloged = cat.circles.flatMap((c) => c.points.map((p) => p.snapshot));
+      const base = newestPoint(cat)?.point.snapshot;
+      const doomed = snapshotsToDelete({ clusterSnapshots: await rbd.snapshotNames(r), cataloged, base, retain: r.retain });
+      const deleted: string[] = [];
+      const errors: FailureDetail[] = [];
+      for (const s of doomed) {
+        Context.current().heartbeat({ snapshot: s });
+        try {
+          await rbd.snapRemove(r, s);
+          deleted.push(s);
+        } catch (e) {
+          if (e instanceof RbdError && e.errno === ENOENT) deleted.push(s);
+          else if (e instanceof RbdError) errors.push({ message: e.message, command: e.command, exitCode: e.exitCode ?? -1, stderr: e.stderr });
+          else throw e;
+        }
+      }
+      if (deleted.length) log(r, 'snapshot-delete').info({ deleted, kept: base }, 'snapshots deleted');
+      return { deleted, errors };
+    });
+  }
+
+  async function pruneCircles(r: RetentionInput): Promise<{ pruned: string[]; swept: string[] }> {
+    return guard(async () => {
+      const catalog = new Catalog(r.destination, r.cluster);
+      const cat = await catalog.load(r);
+      const pruned = circlesToPrune(cat.circles.map((c) => c.name), r.retain);
+      for (const c of pruned) await catalog.removeCircle(r, c);
+      const swept = await catalog.sweepOrphans(r);
+      if (pruned.length || swept.length) log(r, 'prune').info({ pruned, swept }, 'circles pruned');
+      return { pruned, swept };
+    });
+  }
+
+  async function writeReport(input: { destination: string; report: BackupReport }): Promise<string> {
+    return guard(async () => {
+      const catalog = new Catalog(input.destination, input.report.cluster);
+      const file = catalog.reportPath(input.report.backupName);
+      await writeFileAtomic(file, JSON.stringify({ ...input.report, reportFile: file }, null, 2) + '\n');
+      return file;
+    });
+  }
+
+  return { planRun, createSnapshot, exportPoint, pruneSnapshots, pruneCircles, writeReport };
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export type BackupActivities = ReturnType<typeof createBackupActivities>;

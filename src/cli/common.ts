@@ -1,0 +1,54 @@
+import { WorkflowFailedError, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { InputError, loadConfig, type Config } from '../config/config.js';
+import { UnreachableError } from '../client/connection.js';
+import { NameError } from '../names/names.js';
+import { INPUT_ERROR } from '../contract/backup.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_BAD_INPUT = 2;
+
+/** Every command ends here on error: one line on stderr naming the culprit, and the right exit code. */
+export function exitOnError(e: unknown): never {
+  const line = (msg: string) => process.stderr.write(`rbd-backup: ${msg.split('\n')[0]}\n`);
+  if (e instanceof InputError || e instanceof NameError || e instanceof UnreachableError) {
+    line(e.message);
+    process.exit(EXIT_BAD_INPUT);
+  }
+  if (e instanceof WorkflowExecutionAlreadyStartedError) {
+    line(`a run with workflow ID ${e.workflowId} already exists: choose another --backup-name`);
+    process.exit(EXIT_BAD_INPUT);
+  }
+  if (e instanceof WorkflowFailedError && e.cause instanceof ApplicationFailure && e.cause.type === INPUT_ERROR) {
+    line(e.cause.message);
+    process.exit(EXIT_BAD_INPUT);
+  }
+  if (e instanceof WorkflowFailedError) {
+    line(`${e.message}: ${e.cause?.message ?? 'no cause'}`);
+    process.exit(EXIT_FAILED);
+  }
+  line(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+  process.exit(EXIT_FAILED);
+}
+
+export function configFrom(opts: { config?: string }): Config {
+  if (!opts.config) throw new InputError('--config FILE is required');
+  return loadConfig(opts.config);
+}
+
+export function printJson(doc: unknown): void {
+  process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+}
+
+export function humanBytes(n: number | undefined): string {
+  if (n === undefined) return '-';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(i ? 1 : 0)} ${units[i]}`;
+}

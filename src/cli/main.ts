@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+/** The `rbd-backup` command: parse, call, print, exit. No logic lives here. */
+import { Command, CommanderError } from 'commander';
+import { exitOnError, EXIT_BAD_INPUT } from './common.js';
+import { runCommand } from './run.js';
+import { listCommand } from './list.js';
+import { workerCommand } from './worker.js';
+
+const program = new Command('rbd-backup')
+  .description('Durable backup and restore of Ceph RBD images, orchestrated by Temporal')
+  .exitOverride()
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+const configOpt = ['-c, --config <file>', 'config file (YAML)'] as const;
+
+program
+  .command('run')
+  .description('back up images (POOL/IMAGE arguments replace backup.list_file) and print the report')
+  .argument('[images...]', 'POOL/IMAGE to back up')
+  .option(...configOpt)
+  .option('--backup-name <name>', 'name of this backup (default: the run time, e.g. 20261126T010000Z)')
+  .option('--as-of <iso8601>', 'act as if the run started at this instant (tests, catch-up)')
+  .option('--no-wait', 'start the run and return its workflow ID')
+  .option('--json', 'print one JSON document on stdout')
+  .action(async (images: string[], o) => process.exit(await runCommand(images, o)));
+
+program
+  .command('list')
+  .description('list circles and points in the backup directory')
+  .argument('[image]', 'POOL/IMAGE')
+  .option(...configOpt)
+  .option('--json', 'print one JSON document on stdout')
+  .action(async (image: string | undefined, o) => process.exit(await listCommand(image, o)));
+
+program
+  .command('worker')
+  .description('run the Temporal worker for this cluster')
+  .option(...configOpt)
+  .action(async (o) => process.exit(await workerCommand(o)));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exit(e.exitCode === 0 ? 0 : EXIT_BAD_INPUT);
+  }
+  exitOnError(e);
+}

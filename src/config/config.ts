@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve, dirname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { checkName } from '../names/names.js';
+
+/** A config or input problem: the CLI prints its message on one line and exits 2. */
+export class InputError extends Error {
+  override name = 'InputError';
+}
+
+const weekday = z.number().int().min(1).max(7);
+const count = z.number().int().min(0);
+const positive = z.number().int().min(1);
+
+function validTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const configSchema = z
+  .object({
+    cluster: z
+      .object({
+        name: z.string().refine((s) => safeName(s), 'must be a plain name (letters, digits, _ . -)').default('ceph'),
+        conf: z.string().min(1).default('/etc/ceph/ceph.conf'),
+        keyring: z.string().min(1).default('/etc/ceph/ceph.client.admin.keyring'),
+        user: z.string().refine((s) => safeName(s), 'must be a plain cephx id').default('admin'),
+        op_timeout_seconds: positive.default(60),
+      })
+      .strict(),
+    backup: z
+      .object({
+        destination: z.string().min(1),
+        concurrency: positive.default(4),
+        snapshot_retain_count: positive.default(1),
+        circle_retain_count: positive.default(4),
+        max_incremental: count.default(6),
+        full_weekdays: z.array(weekday).default([7]),
+        incremental_weekdays: z.array(weekday).default([1, 2, 3, 4, 5, 6]),
+        timezone: z.string().refine(validTimeZone, 'is not a known IANA time zone').default('UTC'),
+        list_file: z.string().min(1).optional(),
+        copy_keyring: z.boolean().default(false),
+        space_margin: z.number().gt(0).max(1).default(0.99),
+      })
+      .strict(),
+    temporal: z
+      .object({
+        address: z.string().min(1).default('127.0.0.1:7233'),
+        namespace: z.string().min(1).default('default'),
+        task_queue: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('rbd-backup'),
+      })
+      .strict()
+      .default({ address: '127.0.0.1:7233', namespace: 'default', task_queue: 'rbd-backup' }),
+    log: z
+      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+  })
+  .strict();
+
+function safeName(s: string): boolean {
+  try {
+    checkName('x', s);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export type Config = z.infer<typeof configSchema>;
+
+/** `a.b[2].c: message` — the key path first, so the culprit is the first thing read. */
+export function formatIssue(file: string, issue: z.core.$ZodIssue): string {
+  const path = issue.path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+    .join('');
+  let msg = issue.message;
+  if (issue.code === 'unrecognized_keys') msg = `unknown key(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+  return `${file}: ${path || '(top level)'}: ${msg}`;
+}
+
+export function parseYamlFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new InputError(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  try {
+    return parseYaml(text, { prettyErrors: false, uniqueKeys: true });
+  } catch (e) {
+    const first = String((e as Error).message).split('\n')[0];
+    throw new InputError(`${file}: malformed YAML: ${first}`);
+  }
+}
+
+/** Loads and validates; relative paths inside the file are relative to the file. */
+export function loadConfig(file: string): Config {
+  const raw = parseYamlFile(file);
+  const parsed = configSchema.safeParse(raw ?? {});
+  if (!parsed.success) throw new InputError(formatIssue(file, parsed.error.issues[0]!));
+  const cfg = parsed.data;
+  const base = dirname(resolve(file));
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  cfg.cluster.conf = abs(cfg.cluster.conf);
+  cfg.cluster.keyring = abs(cfg.cluster.keyring);
+  cfg.backup.destination = abs(cfg.backup.destination);
+  if (cfg.backup.list_file) cfg.backup.list_file = abs(cfg.backup.list_file);
+  const both = cfg.backup.full_weekdays.filter((d) => cfg.backup.incremental_weekdays.includes(d));
+  if (both.length > 0) {
+    throw new InputError(`${file}: backup.full_weekdays: day(s) ${both.join(', ')} also listed in backup.incremental_weekdays`);
+  }
+  return cfg;
+}
+
+/** The cluster files must exist before anything talks to Ceph; checked by the commands that need them. */
+export function checkClusterFiles(cfg: Config): void {
+  for (const [key, p] of [
+    ['cluster.conf', cfg.cluster.conf],
+    ['cluster.keyring', cfg.cluster.keyring],
+  ] as const) {
+    try {
+      readFileSync(p);
+    } catch (e) {
+      throw new InputError(`${key}: cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+  }
+}

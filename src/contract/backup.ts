@@ -1,0 +1,127 @@
+/**
+ * The workflow contract: inputs and results of the backup workflows. Other services import these
+ * types through the client API; they cross the Temporal boundary as JSON, so they hold no class
+ * instances, no secrets (the worker alone knows the keyring) and no absolute Ceph credentials.
+ */
+import type { ImageRef } from '../names/names.js';
+
+export type BackupType = 'full' | 'incr';
+
+export interface ImageSelection extends ImageRef {
+  backupType?: BackupType;
+  maxIncremental?: number;
+  circleRetainCount?: number;
+  snapshotRetainCount?: number;
+}
+
+export interface BackupPolicy {
+  destination: string;
+  concurrency: number;
+  snapshotRetainCount: number;
+  circleRetainCount: number;
+  maxIncremental: number;
+  fullWeekdays: number[];
+  incrementalWeekdays: number[];
+  timezone: string;
+  copyKeyring: boolean;
+  spaceMargin: number;
+}
+
+export interface BackupRunInput {
+  cluster: string;
+  policy: BackupPolicy;
+  images: ImageSelection[];
+  backupName?: string;
+  /** ISO 8601; the run acts as if it started then (tests, catch-up). */
+  asOf?: string;
+}
+
+/** What the plan activity learns about one image; the workflow decides from it. */
+export interface ImageFacts extends ImageRef {
+  sizeBytes: number;
+  usedBytes: number;
+  /** Bytes written since the newest snapshot (`rbd du` of the head): the incremental's estimate. */
+  changedBytes: number;
+  ourSnapshots: string[];
+  newest?: { circle: string; snapshot: string; backupName: string; circleDirExists: boolean; diffsInCircle: number };
+}
+
+export interface PlanResult {
+  clusterDir: string;
+  fsid: string;
+  freeBytes: number;
+  facts: ImageFacts[];
+  missing: { pool: string; image: string; reason: string }[];
+}
+
+export interface ImagePlan extends ImageRef {
+  cluster: string;
+  destination: string;
+  backupName: string;
+  runTime: string;
+  type: BackupType;
+  reason: string;
+  snapshot: string;
+  fromSnapshot?: string;
+  circle: string;
+  estimatedBytes: number;
+  snapshotRetainCount: number;
+  circleRetainCount: number;
+  parentWorkflowId: string;
+}
+
+export interface FailureDetail {
+  message: string;
+  command?: string;
+  exitCode?: number;
+  stderr?: string;
+}
+
+export interface ExportResult {
+  file: string;
+  bytes: number;
+  sha256: string;
+  startedAt: string;
+  finishedAt: string;
+}
+
+export interface ImageResult extends ImageRef {
+  status: 'ok' | 'failed' | 'busy' | 'skipped';
+  type?: BackupType;
+  reason?: string;
+  snapshot?: string;
+  fromSnapshot?: string;
+  circle?: string;
+  file?: string;
+  bytes?: number;
+  sha256?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  error?: FailureDetail;
+  deletedSnapshots?: string[];
+  prunedCircles?: string[];
+  cleanupErrors?: FailureDetail[];
+}
+
+export interface BackupReport {
+  backupName: string;
+  cluster: string;
+  runTime: string;
+  workflowId: string;
+  status: 'ok' | 'partial' | 'failed' | 'nothing-scheduled';
+  reportFile?: string;
+  startedAt: string;
+  finishedAt: string;
+  images: ImageResult[];
+}
+
+/** Failure types the CLI maps to exit 2 (bad input or wrong cluster), never retried. */
+export const INPUT_ERROR = 'InputError';
+
+/** One workflow ID per image across every kind of run: Temporal's ID uniqueness is the mutex. */
+export const imageWorkflowId = (cluster: string, r: ImageRef): string => `rbd-backup-image/${cluster}/${r.pool}/${r.image}`;
+export const runWorkflowId = (cluster: string, backupName: string): string => `rbd-backup-run/${cluster}/${backupName}`;
+
+export const exportQueue = (taskQueue: string): string => `${taskQueue}-export`;
+export const snapDeleteQueue = (taskQueue: string): string => `${taskQueue}-snapdelete`;

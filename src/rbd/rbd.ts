@@ -1,0 +1,179 @@
+/**
+ * The only code that runs `rbd` and `ceph`. Argument arrays only (never a shell), the cluster's
+ * conf/keyring/id passed explicitly on every call, JSON output parsed into types, and failures
+ * raised as RbdError carrying the command, exit code and stderr so reports can say why.
+ */
+import { execa, type ResultPromise } from 'execa';
+import { checkName, type ImageRef } from '../names/names.js';
+
+export interface ClusterAccess {
+  conf: string;
+  keyring: string;
+  user: string;
+  /** Bounds every mon/osd operation so a dead cluster fails instead of hanging. */
+  opTimeoutSeconds: number;
+}
+
+export class RbdError extends Error {
+  override name = 'RbdError';
+  constructor(
+    readonly command: string,
+    readonly exitCode: number | undefined,
+    readonly stderr: string,
+  ) {
+    super(`${command} failed (exit ${exitCode ?? 'signal'}): ${lastLine(stderr) || 'no stderr'}`);
+  }
+  /** errno names from rbd's messages: "(2) No such file or directory" → 2. */
+  get errno(): number | undefined {
+    const m = /\((\d+)\) [A-Z]/.exec(this.stderr);
+    return m ? Number(m[1]) : this.exitCode;
+  }
+}
+
+export const ENOENT = 2;
+export const EEXIST = 17;
+
+function lastLine(s: string): string {
+  return s.trim().split('\n').filter(Boolean).at(-1) ?? '';
+}
+
+export interface ImageInfo {
+  name: string;
+  size: number;
+  object_size: number;
+  snapshot_count: number;
+  features: string[];
+}
+export interface SnapInfo {
+  id: number;
+  name: string;
+  size: number;
+  protected: string;
+  timestamp: string;
+}
+interface DuEntry {
+  name: string;
+  snapshot?: string;
+  provisioned_size: number;
+  used_size: number;
+}
+
+const spec = (r: ImageRef, snap?: string): string =>
+  `${checkName('pool', r.pool)}/${checkName('image', r.image)}${snap ? '@' + checkName('snapshot', snap) : ''}`;
+
+export class Rbd {
+  constructor(private readonly access: ClusterAccess) {}
+
+  private common(): string[] {
+    const t = String(this.access.opTimeoutSeconds);
+    return [
+      '--conf', this.access.conf,
+      '--keyring', this.access.keyring,
+      '--id', this.access.user,
+      '--rados-mon-op-timeout', t,
+      '--rados-osd-op-timeout', t,
+      '--client-mount-timeout', t,
+    ];
+  }
+
+  /** What we print: the program and its own arguments, without the connection flags. */
+  private describe(bin: string, args: string[]): string {
+    return [bin, ...args].join(' ');
+  }
+
+  async run(bin: 'rbd' | 'ceph', args: string[], signal?: AbortSignal): Promise<string> {
+    const r = await execa(bin, [...this.common(), ...args], {
+      reject: false,
+      stdin: 'ignore',
+      cancelSignal: signal,
+      forceKillAfterDelay: 5000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (r.failed) {
+      const stderr = r.stderr || (r.isCanceled ? 'cancelled' : r.message);
+      throw new RbdError(this.describe(bin, args), r.exitCode, String(stderr));
+    }
+    return String(r.stdout);
+  }
+
+  private async json<T>(bin: 'rbd' | 'ceph', args: string[]): Promise<T> {
+    const out = await this.run(bin, [...args, '--format', 'json']);
+    try {
+      return JSON.parse(out) as T;
+    } catch {
+      throw new RbdError(this.describe(bin, args), 0, `unparseable JSON output: ${out.slice(0, 200)}`);
+    }
+  }
+
+  fsid(): Promise<string> {
+    return this.json<{ fsid: string }>('ceph', ['fsid']).then((j) => j.fsid);
+  }
+  pools(): Promise<string[]> {
+    return this.json<string[]>('ceph', ['osd', 'pool', 'ls']);
+  }
+  info(r: ImageRef): Promise<ImageInfo> {
+    return this.json<ImageInfo>('rbd', ['info', spec(r)]);
+  }
+  snapshots(r: ImageRef): Promise<SnapInfo[]> {
+    return this.json<SnapInfo[]>('rbd', ['snap', 'ls', spec(r)]);
+  }
+  async snapshotNames(r: ImageRef): Promise<string[]> {
+    return (await this.snapshots(r)).map((s) => s.name);
+  }
+  async exists(r: ImageRef): Promise<boolean> {
+    try {
+      await this.info(r);
+      return true;
+    } catch (e) {
+      if (e instanceof RbdError && e.errno === ENOENT) return false;
+      throw e;
+    }
+  }
+  /** Used bytes of the head (changed since the newest snapshot) and of the whole image. */
+  async usage(r: ImageRef): Promise<{ headUsed: number; totalUsed: number; provisioned: number }> {
+    const j = await this.json<{ images: DuEntry[] }>('rbd', ['du', spec(r)]);
+    const head = j.images.find((i) => !i.snapshot);
+    return {
+      headUsed: head?.used_size ?? 0,
+      totalUsed: j.images.reduce((s, i) => s + i.used_size, 0),
+      provisioned: head?.provisioned_size ?? 0,
+    };
+  }
+  snapCreate(r: ImageRef, snap: string): Promise<string> {
+    return this.run('rbd', ['snap', 'create', '--no-progress', spec(r, snap)]);
+  }
+  snapRemove(r: ImageRef, snap: string): Promise<string> {
+    return this.run('rbd', ['snap', 'rm', '--no-progress', spec(r, snap)]);
+  }
+  snapPurge(r: ImageRef): Promise<string> {
+    return this.run('rbd', ['snap', 'purge', '--no-progress', spec(r)]);
+  }
+  remove(r: ImageRef): Promise<string> {
+    return this.run('rbd', ['rm', '--no-progress', spec(r)]);
+  }
+  create(r: ImageRef, sizeBytes: number): Promise<string> {
+    return this.run('rbd', ['create', '--size', `${Math.ceil(sizeBytes / 1048576)}M`, spec(r)]);
+  }
+
+  /** Long-running transfers return the child so the caller can heartbeat and cancel. */
+  exportFull(r: ImageRef, snap: string, file: string, signal?: AbortSignal): Promise<string> {
+    return this.run('rbd', ['export', '--no-progress', spec(r, snap), file], signal);
+  }
+  exportDiff(r: ImageRef, from: string, snap: string, file: string, signal?: AbortSignal): Promise<string> {
+    return this.run('rbd', ['export-diff', '--no-progress', '--from-snap', checkName('snapshot', from), spec(r, snap), file], signal);
+  }
+  importFull(file: string, r: ImageRef, signal?: AbortSignal): Promise<string> {
+    return this.run('rbd', ['import', '--no-progress', file, spec(r)], signal);
+  }
+  importDiff(file: string, r: ImageRef, signal?: AbortSignal): Promise<string> {
+    return this.run('rbd', ['import-diff', '--no-progress', file, spec(r)], signal);
+  }
+  /** `rbd export SPEC -` piped out, for checksums of a live snapshot without a temp file. */
+  exportStream(r: ImageRef, snap: string, signal?: AbortSignal): ResultPromise<{ buffer: false; stdout: 'pipe' }> {
+    return execa('rbd', [...this.common(), 'export', '--no-progress', spec(r, snap), '-'], {
+      buffer: false,
+      stdout: 'pipe',
+      cancelSignal: signal,
+    } as { buffer: false; stdout: 'pipe' });
+  }
+}

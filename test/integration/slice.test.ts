@@ -1,0 +1,44 @@
+/** The thinnest slice through everything real: CLI → Temporal dev server → worker → rbd → file. */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { cli, createImage, rbd, snapshotSha256, startWorker, writeConfig, type RunningWorker } from '../harness/env.js';
+import { sha256File } from '../../src/fs/checksum.js';
+import type { BackupReport } from '../../src/contract/backup.js';
+
+const cfg = writeConfig('slice', { full_weekdays: [1, 2, 3, 4, 5, 6, 7], incremental_weekdays: [] });
+let worker: RunningWorker;
+
+before(async () => {
+  await createImage('rbd', 'slice-a', 64, 8);
+  worker = await startWorker(cfg.file);
+});
+after(async () => worker?.stop());
+
+test('a full export equals rbd export of the same snapshot, and the same input twice is one run', async () => {
+  const args = ['run', 'rbd/slice-a', '--config', cfg.file, '--as-of', '2026-11-29T01:00:00Z', '--json'];
+  const first = await cli(...args);
+  assert.equal(first.code, 0, first.stderr);
+  const report = JSON.parse(first.stdout) as BackupReport;
+  assert.equal(report.status, 'ok');
+  const img = report.images[0]!;
+  assert.equal(img.type, 'full');
+  assert.equal(img.snapshot, 'rbdbackup-20261129T010000Z');
+
+  const file = join(cfg.destination, 'ceph', 'rbd', 'slice-a', img.file!);
+  const onDisk = await sha256File(file);
+  const truth = await snapshotSha256(`rbd/slice-a@${img.snapshot}`);
+  assert.equal(onDisk.sha256, truth, 'exported bytes differ from rbd export of the snapshot');
+  assert.equal(img.sha256, truth, 'the report carries the checksum of the bytes');
+  assert.equal(onDisk.bytes, 64 * 1024 * 1024);
+
+  const catalog = JSON.parse(readFileSync(join(cfg.destination, 'ceph', 'rbd', 'slice-a', 'catalog.json'), 'utf8'));
+  assert.equal(catalog.circles[0].points[0].sha256, truth);
+
+  const second = await cli(...args);
+  assert.equal(second.code, 0, second.stderr);
+  assert.deepEqual(JSON.parse(second.stdout), report, 'the same input attaches to the same run');
+  const snaps = JSON.parse(await rbd('snap', 'ls', 'rbd/slice-a', '--format', 'json')) as { name: string }[];
+  assert.deepEqual(snaps.map((s) => s.name), ['rbdbackup-20261129T010000Z']);
+});

@@ -1,0 +1,78 @@
+/**
+ * Worker wiring: one process polls three task queues on one connection —
+ *   <queue>            workflows and the short activities
+ *   <queue>-export     exports, `backup.concurrency` at a time (the run's export fan-out bound)
+ *   <queue>-snapdelete snapshot deletions, one at a time (trims never pile up on the cluster)
+ */
+import { fileURLToPath } from 'node:url';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption, type LogLevel } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import type { Config } from '../src/config/config.js';
+import { Rbd } from '../src/rbd/rbd.js';
+import { exportQueue, snapDeleteQueue } from '../src/contract/backup.js';
+import { createActivities, type Activities } from '../activities/index.js';
+
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+
+let runtimeInstalled = false;
+/** Routes the Temporal runtime's own logs into our pino logger (once per process). */
+export function installRuntimeLogger(logger: Logger, level: LogLevel = 'WARN'): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({
+    logger: new DefaultLogger(level, (entry) => {
+      const lvl = entry.level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
+      logger[lvl]({ ...entry.meta, source: 'temporal' }, entry.message);
+    }),
+  });
+}
+
+export interface WorkerSetOptions {
+  config: Config;
+  logger: Logger;
+  connection?: NativeConnection;
+  /** Replaces the real activities: only for scale simulations with fakes, named as such. */
+  activities?: Activities;
+  workflowBundle?: WorkflowBundleOption;
+  shutdownGraceTime?: string;
+}
+
+export interface WorkerSet {
+  run(): Promise<void>;
+  shutdown(): void;
+  connection: NativeConnection;
+}
+
+export async function createWorkerSet(o: WorkerSetOptions): Promise<WorkerSet> {
+  const cfg = o.config;
+  const connection = o.connection ?? (await NativeConnection.connect({ address: cfg.temporal.address }));
+  const activities =
+    o.activities ??
+    createActivities({
+      rbd: new Rbd({ conf: cfg.cluster.conf, keyring: cfg.cluster.keyring, user: cfg.cluster.user, opTimeoutSeconds: cfg.cluster.op_timeout_seconds }),
+      cluster: cfg.cluster.name,
+      conf: cfg.cluster.conf,
+      keyring: cfg.cluster.keyring,
+      logger: o.logger,
+    });
+  const common = {
+    connection,
+    namespace: cfg.temporal.namespace,
+    activities,
+    shutdownGraceTime: o.shutdownGraceTime ?? '30s',
+  };
+  const tq = cfg.temporal.task_queue;
+  const workflowSource = o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath };
+  const workers = await Promise.all([
+    Worker.create({ ...common, taskQueue: tq, ...workflowSource }),
+    Worker.create({ ...common, taskQueue: exportQueue(tq), maxConcurrentActivityTaskExecutions: cfg.backup.concurrency }),
+    Worker.create({ ...common, taskQueue: snapDeleteQueue(tq), maxConcurrentActivityTaskExecutions: 1 }),
+  ]);
+  return {
+    connection,
+    run: async () => {
+      await Promise.all(workers.map((w) => w.run()));
+    },
+    shutdown: () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown()),
+  };
+}

@@ -1,0 +1,172 @@
+/**
+ * One backup run, top to bottom as the original tool did it:
+ *   plan → decide full/incr → snapshot fan-out → export fan-out (bounded) →
+ *   sequential snapshot deletion → circle pruning → report.
+ * Per image the last four steps run in an imageBackup child (the image's mutex). Snapshots of all
+ * images are taken as the children start, together; exports queue on a task queue whose worker
+ * slots are `concurrency`; deletions on one with a single slot.
+ */
+import {
+  ApplicationFailure,
+  ParentClosePolicy,
+  WorkflowIdReusePolicy,
+  executeChild,
+  proxyActivities,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { BackupActivities } from '../activities/backup.js';
+import {
+  INPUT_ERROR,
+  imageWorkflowId,
+  type BackupReport,
+  type BackupRunInput,
+  type ImagePlan,
+  type ImageResult,
+} from '../src/contract/backup.js';
+import { RBD_BACKUP_IMAGES, RBD_BACKUP_KIND, RBD_BACKUP_NAME, SCHEDULED_START_TIME } from '../src/contract/search-attributes.js';
+import { compactUtc, imageKey, snapshotNameFor } from '../src/names/names.js';
+import { checkSpace, chunk, decideType, estimateBytes, largestFirst, weekdayOf } from '../src/plan/schedule.js';
+import { imageBackup } from './image-backup.js';
+import { failureDetail } from './failure.js';
+
+/** Children per workflow: far under Temporal's 2,000 pending children and ~10k-event warning. */
+export const BATCH_SIZE = 500;
+
+const { planRun, writeReport } = proxyActivities<BackupActivities>({
+  startToCloseTimeout: '1h',
+  heartbeatTimeout: '2m',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 5 },
+});
+
+function runTimeOf(input: BackupRunInput): Date {
+  if (input.asOf !== undefined) {
+    const t = new Date(input.asOf);
+    if (Number.isNaN(t.getTime())) throw ApplicationFailure.nonRetryable(`--as-of ${input.asOf} is not an ISO 8601 instant`, INPUT_ERROR);
+    return t;
+  }
+  // A scheduled run acts as of its nominal time, so a late or caught-up run names its points right.
+  const scheduled = workflowInfo().typedSearchAttributes.get(SCHEDULED_START_TIME);
+  const t = scheduled ?? new Date();
+  return new Date(Math.floor(t.getTime() / 1000) * 1000);
+}
+
+export async function backupRun(input: BackupRunInput): Promise<BackupReport> {
+  const info = workflowInfo();
+  const runTime = runTimeOf(input);
+  const backupName = input.backupName ?? compactUtc(runTime);
+  const snapshot = snapshotNameFor(runTime);
+  const startedAt = new Date().toISOString();
+  upsertSearchAttributes([
+    { key: RBD_BACKUP_KIND, value: 'backup-run' },
+    { key: RBD_BACKUP_NAME, value: backupName },
+  ]);
+  const report = (status: BackupReport['status'], images: ImageResult[]): BackupReport => ({
+    backupName,
+    cluster: input.cluster,
+    runTime: runTime.toISOString(),
+    workflowId: info.workflowId,
+    status,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    images,
+  });
+
+  const { policy } = input;
+  const rule = {
+    weekday: weekdayOf(runTime, policy.timezone),
+    fullWeekdays: policy.fullWeekdays,
+    incrementalWeekdays: policy.incrementalWeekdays,
+    maxIncremental: policy.maxIncremental,
+  };
+  // A day in neither list ends the run before it touches the cluster, unless an image is forced.
+  const scheduledToday = [...rule.fullWeekdays, ...rule.incrementalWeekdays].includes(rule.weekday);
+  if (!scheduledToday && !input.images.some((s) => s.backupType)) return report('nothing-scheduled', []);
+
+  const plan = await planRun({ cluster: input.cluster, policy, images: input.images, backupName, snapshot, workflowId: info.workflowId });
+
+  const results: ImageResult[] = plan.missing.map((m) => ({ pool: m.pool, image: m.image, status: 'skipped', reason: m.reason }));
+  const plans: ImagePlan[] = [];
+  for (const facts of plan.facts) {
+    const sel = input.images.find((s) => s.pool === facts.pool && s.image === facts.image)!;
+    const d = decideType(rule, sel, facts);
+    if (d.type === 'none') {
+      results.push({ pool: facts.pool, image: facts.image, status: 'skipped', reason: d.reason });
+      continue;
+    }
+    const p: ImagePlan = {
+      pool: facts.pool,
+      image: facts.image,
+      cluster: input.cluster,
+      destination: policy.destination,
+      backupName,
+      runTime: runTime.toISOString(),
+      type: d.type,
+      reason: d.reason,
+      snapshot,
+      circle: d.type === 'incr' ? d.circle! : snapshot,
+      estimatedBytes: estimateBytes(d.type, facts),
+      snapshotRetainCount: sel.snapshotRetainCount ?? policy.snapshotRetainCount,
+      circleRetainCount: sel.circleRetainCount ?? policy.circleRetainCount,
+      parentWorkflowId: info.workflowId,
+    };
+    if (d.type === 'incr') p.fromSnapshot = d.fromSnapshot!;
+    plans.push(p);
+  }
+  if (plans.length === 0 && plan.missing.length === 0) return report('nothing-scheduled', results);
+
+  const needed = plans.reduce((s, p) => s + p.estimatedBytes, 0);
+  const spaceProblem = checkSpace(needed, plan.freeBytes, policy.spaceMargin);
+  if (spaceProblem) throw ApplicationFailure.nonRetryable(`${plan.clusterDir}: ${spaceProblem}`, INPUT_ERROR);
+
+  const ordered = largestFirst(plans);
+  if (ordered.length <= BATCH_SIZE) results.push(...(await imageBatch(ordered)));
+  else {
+    const batches = await Promise.all(
+      chunk(ordered, BATCH_SIZE).map((slice, i) =>
+        executeChild(imageBatch, {
+          args: [slice],
+          workflowId: `${info.workflowId}/batch-${i}`,
+          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        }),
+      ),
+    );
+    results.push(...batches.flat());
+  }
+
+  const ok = results.filter((r) => r.status === 'ok').length;
+  const status: BackupReport['status'] = ok === results.length ? 'ok' : ok === 0 ? 'failed' : 'partial';
+  const final = report(status, results);
+  final.reportFile = await writeReport({ destination: policy.destination, report: final });
+  return final;
+}
+
+/** Starts one imageBackup child per plan; an image whose mutex is held is reported busy. */
+export async function imageBatch(plans: ImagePlan[]): Promise<ImageResult[]> {
+  return Promise.all(
+    plans.map(async (p): Promise<ImageResult> => {
+      const workflowId = imageWorkflowId(p.cluster, p);
+      try {
+        const child = await startChild(imageBackup, {
+          args: [p],
+          workflowId,
+          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+          typedSearchAttributes: [
+            { key: RBD_BACKUP_KIND, value: 'image-backup' },
+            { key: RBD_BACKUP_NAME, value: p.backupName },
+            { key: RBD_BACKUP_IMAGES, value: [imageKey(p)] },
+          ],
+        });
+        return await child.result();
+      } catch (e) {
+        if (e instanceof WorkflowExecutionAlreadyStartedError) {
+          return { pool: p.pool, image: p.image, status: 'busy', reason: `another run holds ${workflowId}; image not backed up by this run` };
+        }
+        return { pool: p.pool, image: p.image, status: 'failed', error: failureDetail(e, 'image workflow') };
+      }
+    }),
+  );
+}

@@ -1,0 +1,75 @@
+/**
+ * One image of one run: snapshot → export → snapshot retention → circle pruning. It runs under the
+ * image's own workflow ID (see imageWorkflowId), so no two runs, restores or deletes touch an image
+ * at once. Failures are reported, never thrown: one image must not stop the others.
+ */
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { BackupActivities } from '../activities/backup.js';
+import { exportQueue, snapDeleteQueue, type ImagePlan, type ImageResult } from '../src/contract/backup.js';
+import { failureDetail } from './failure.js';
+
+const retry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m' };
+
+function activitiesFor(taskQueue: string) {
+  const main = proxyActivities<BackupActivities>({
+    startToCloseTimeout: '10m',
+    retry: { ...retry, maximumAttempts: 5 },
+  });
+  const exporter = proxyActivities<BackupActivities>({
+    taskQueue: exportQueue(taskQueue),
+    // A crashed worker is noticed by the missing heartbeat, not after a day.
+    heartbeatTimeout: '30s',
+    startToCloseTimeout: '24h',
+    retry: { ...retry, maximumAttempts: 3 },
+  });
+  const deleter = proxyActivities<BackupActivities>({
+    taskQueue: snapDeleteQueue(taskQueue),
+    heartbeatTimeout: '2m',
+    startToCloseTimeout: '1h',
+    retry: { ...retry, maximumAttempts: 5 },
+  });
+  return { main, exporter, deleter };
+}
+
+export async function imageBackup(plan: ImagePlan): Promise<ImageResult> {
+  const { main, exporter, deleter } = activitiesFor(workflowInfo().taskQueue);
+  const result: ImageResult = {
+    pool: plan.pool,
+    image: plan.image,
+    status: 'ok',
+    type: plan.type,
+    reason: plan.reason,
+    snapshot: plan.snapshot,
+    circle: plan.circle,
+  };
+  if (plan.fromSnapshot) result.fromSnapshot = plan.fromSnapshot;
+  const started = Date.now();
+
+  try {
+    await main.createSnapshot(plan);
+    const exp = await exporter.exportPoint({ ...plan, workflowId: workflowInfo().workflowId });
+    Object.assign(result, exp);
+  } catch (e) {
+    result.status = 'failed';
+    result.error = failureDetail(e, result.sha256 ? 'export' : 'snapshot/export');
+  }
+  result.durationMs = Date.now() - started;
+
+  // Retention runs after a failure too: the failed snapshot must go so it never becomes a base,
+  // and the retention rule itself keeps the last good one.
+  const retention = { cluster: plan.cluster, destination: plan.destination, pool: plan.pool, image: plan.image };
+  result.cleanupErrors = [];
+  try {
+    const del = await deleter.pruneSnapshots({ ...retention, retain: plan.snapshotRetainCount });
+    result.deletedSnapshots = del.deleted;
+    result.cleanupErrors.push(...del.errors);
+  } catch (e) {
+    result.cleanupErrors.push(failureDetail(e, 'snapshot deletion'));
+  }
+  try {
+    result.prunedCircles = (await main.pruneCircles({ ...retention, retain: plan.circleRetainCount })).pruned;
+  } catch (e) {
+    result.cleanupErrors.push(failureDetail(e, 'circle pruning'));
+  }
+  return result;
+}

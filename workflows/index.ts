@@ -1,0 +1,2 @@
+export { backupRun, imageBatch } from './backup-run.js';
+export { imageBackup } from './image-backup.js';
