@@ -20,16 +20,20 @@ export function exitOnError(e: unknown): never {
     line(`a run with workflow ID ${e.workflowId} already exists: choose another --backup-name`);
     process.exit(EXIT_BAD_INPUT);
   }
-  if (e instanceof WorkflowFailedError && e.cause instanceof ApplicationFailure && e.cause.type === INPUT_ERROR) {
-    line(e.cause.message);
-    process.exit(EXIT_BAD_INPUT);
-  }
   if (e instanceof WorkflowFailedError) {
-    line(`${e.message}: ${e.cause?.message ?? 'no cause'}`);
-    process.exit(EXIT_FAILED);
+    const root = rootCause(e);
+    line(root.message);
+    process.exit(root instanceof ApplicationFailure && root.type === INPUT_ERROR ? EXIT_BAD_INPUT : EXIT_FAILED);
   }
   line(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
   process.exit(EXIT_FAILED);
+}
+
+/** The innermost failure: an activity's own error rather than "Activity task failed". */
+function rootCause(e: Error): Error {
+  let c: Error = e;
+  while (c.cause instanceof Error) c = c.cause;
+  return c;
 }
 
 export function configFrom(opts: { config?: string }): Config {
