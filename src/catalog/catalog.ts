@@ -174,7 +174,7 @@ export class Catalog {
   async images(): Promise<ImageRef[]> {
     const out: ImageRef[] = [];
     for (const pool of await readdirSafe(this.root)) {
-      if (pool === 'reports' || pool === 'cluster.json' || pool === 'ceph.conf' || pool.startsWith('.')) continue;
+      if (pool === 'reports' || pool.startsWith('.') || !(await isDir(within(this.root, pool)))) continue;
       for (const image of await readdirSafe(within(this.root, pool))) {
         try {
           await stat(within(this.root, pool, image, 'catalog.json'));
@@ -206,6 +206,14 @@ async function readJson<T>(file: string): Promise<T | undefined> {
     return JSON.parse(text) as T;
   } catch (e) {
     throw new Error(`${file}: corrupt JSON: ${(e as Error).message}`);
+  }
+}
+
+async function isDir(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
   }
 }
 

@@ -32,7 +32,8 @@ export const configSchema = z
         user: z.string().refine((s) => safeName(s), 'must be a plain cephx id').default('admin'),
         op_timeout_seconds: positive.default(60),
       })
-      .strict(),
+      .strict()
+      .prefault({}),
     backup: z
       .object({
         destination: z.string().min(1),

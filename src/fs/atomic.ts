@@ -20,11 +20,13 @@ export async function fsyncFile(file: string): Promise<void> {
   }
 }
 
+let tmpCounter = 0;
+
 /** Readers see the old content or the new, never a torn file: temp + fsync + rename + fsync dir. */
 export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const dir = dirname(file);
   await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(file)}.tmp-${process.pid}`);
+  const tmp = join(dir, `.${basename(file)}.tmp-${process.pid}-${++tmpCounter}`);
   const fh = await open(tmp, 'w', mode);
   try {
     await fh.writeFile(data);

@@ -65,7 +65,8 @@ export function estimateBytes(type: BackupType, facts: Pick<ImageFacts, 'usedByt
 }
 
 export function checkSpace(neededBytes: number, freeBytes: number, margin: number): string | undefined {
-  const allowed = Math.floor(freeBytes * margin);
+  // Rounded so 0.57 of 100 allows 57, not 56 through float error.
+  const allowed = Math.floor(Math.round(freeBytes * margin * 1e6) / 1e6);
   if (neededBytes > allowed) {
     return `backup needs about ${neededBytes} bytes but only ${freeBytes} are free (limit ${Math.round(margin * 100)}% = ${allowed})`;
   }
@@ -75,11 +76,15 @@ export function checkSpace(neededBytes: number, freeBytes: number, margin: numbe
 /** Largest first, so the longest export starts first; ties by name for a stable order. */
 export function largestFirst<T extends { estimatedBytes: number; pool: string; image: string }>(plans: T[]): T[] {
   return [...plans].sort(
-    (a, b) => b.estimatedBytes - a.estimatedBytes || `${a.pool}/${a.image}`.localeCompare(`${b.pool}/${b.image}`),
+    (a, b) => b.estimatedBytes - a.estimatedBytes || byName(`${a.pool}/${a.image}`, `${b.pool}/${b.image}`),
   );
 }
 
+/** Code-point order: unlike localeCompare it cannot change with the Node version's ICU data during replay. */
+export const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 export function chunk<T>(list: T[], size: number): T[][] {
+  if (!(size >= 1)) throw new Error(`chunk size ${size} must be at least 1`);
   const out: T[][] = [];
   for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
   return out;

@@ -73,7 +73,6 @@ describe('loadConfig: defaults and paths', () => {
 
   test(
     'the cluster section is optional like temporal and log (every key in it has a default)',
-    { todo: 'configSchema.cluster has no .default(): a file without `cluster:` fails with "cluster: Invalid input: expected object, received undefined"' },
     () => {
       const cfg = loadConfig(file('backup:\n  destination: /srv/backup\n'));
       assert.equal(cfg.cluster.name, 'ceph');
