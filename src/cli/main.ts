@@ -5,6 +5,7 @@ import { exitOnError, EXIT_BAD_INPUT } from './common.js';
 import { runCommand } from './run.js';
 import { listCommand } from './list.js';
 import { workerCommand } from './worker.js';
+import { deleteCommand, restoreCommand, verifyCommand } from './restore.js';
 
 const program = new Command('rbd-backup')
   .description('Durable backup and restore of Ceph RBD images, orchestrated by Temporal')
@@ -31,6 +32,37 @@ program
   .option(...configOpt)
   .option('--json', 'print one JSON document on stdout')
   .action(async (image: string | undefined, o) => process.exit(await listCommand(image, o)));
+
+program
+  .command('restore')
+  .description('restore an image at a backup point (chain and checksums verified before the cluster is touched)')
+  .argument('<image>', 'POOL/IMAGE that was backed up')
+  .option(...configOpt)
+  .option('--at <point>', 'backup name, snapshot name, or ISO 8601 instant (newest point at or before it)')
+  .option('--to <image>', 'target POOL/IMAGE (default: a new name beside the source, printed)')
+  .option('--force', 'replace an existing target image (and its snapshots)')
+  .option('--keep-snapshots', "keep the chain's snapshots on the restored image")
+  .option('--json', 'print one JSON document on stdout')
+  .action(async (image: string, o) => process.exit(await restoreCommand(image, o)));
+
+program
+  .command('verify')
+  .description("check every stored file against the catalog's sha256; --deep also restores and compares")
+  .argument('[image]', 'POOL/IMAGE (default: every image in the backup directory)')
+  .option(...configOpt)
+  .option('--deep', 'restore the newest point to a scratch image and compare it byte for byte with its snapshot')
+  .option('--json', 'print one JSON document on stdout')
+  .action(async (image: string | undefined, o) => process.exit(await verifyCommand(image, o)));
+
+program
+  .command('delete')
+  .description('delete a whole circle, or the newest point of a circle')
+  .argument('<image>', 'POOL/IMAGE')
+  .option(...configOpt)
+  .option('--circle <name>', 'circle to delete with all its points')
+  .option('--point <name>', 'newest point of a circle to delete (a backup or snapshot name)')
+  .option('--json', 'print one JSON document on stdout')
+  .action(async (image: string, o) => process.exit(await deleteCommand(image, o)));
 
 program
   .command('worker')

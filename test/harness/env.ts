@@ -6,7 +6,7 @@ import { execa, type ResultPromise } from 'execa';
 import { mkdtempSync, writeFileSync, mkdirSync, truncateSync, rmSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { stringify } from 'yaml';
 
 export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -76,9 +76,25 @@ export async function createImage(pool: string, image: string, mib: number, data
   rmSync(file);
 }
 
-/** Random 4 KiB writes across the image, so an incremental has something to carry. */
+/**
+ * Random 4 KiB writes of random bytes at random offsets, so every incremental carries new data.
+ * Written as an `rbd diff v1` stream without snapshot records: import-diff then just writes.
+ */
 export async function randomWrites(spec: string, totalKib = 512): Promise<void> {
-  await rbd('bench', '--io-type', 'write', '--io-size', '4K', '--io-pattern', 'rand', '--io-total', `${totalKib}K`, spec);
+  const size = (JSON.parse(await rbd('info', spec, '--format', 'json')) as { size: number }).size;
+  const parts: Buffer[] = [Buffer.from('rbd diff v1\n', 'latin1')];
+  for (let i = 0; i < totalKib / 4; i++) {
+    const rec = Buffer.alloc(17);
+    rec.write('w', 0, 'latin1');
+    rec.writeBigUInt64LE(BigInt(randomInt(0, size / 4096) * 4096), 1);
+    rec.writeBigUInt64LE(4096n, 9);
+    parts.push(rec, randomBytes(4096));
+  }
+  parts.push(Buffer.from('e', 'latin1'));
+  const file = join(tempDir('writes'), 'w.diff');
+  writeFileSync(file, Buffer.concat(parts));
+  await rbd('import-diff', '--no-progress', file, spec);
+  rmSync(file);
 }
 
 

@@ -1,0 +1,120 @@
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
+import { InputError } from '../config/config.js';
+import { connect } from '../client/connection.js';
+import { imageKey, parseImageSpec } from '../names/names.js';
+import { imageWorkflowId } from '../contract/backup.js';
+import { RBD_BACKUP_IMAGES, RBD_BACKUP_KIND } from '../contract/search-attributes.js';
+import type { DeleteResult, RestoreInput, RestoreResult, VerifyReport } from '../contract/restore.js';
+import type { Config } from '../config/config.js';
+import { EXIT_FAILED, EXIT_OK, configFrom, printJson } from './common.js';
+
+/** Starts a workflow under an image's mutex ID and waits; a held mutex is a clear refusal. */
+async function underImageMutex<T>(cfg: Config, image: { pool: string; image: string }, kind: string, workflowType: string, arg: unknown): Promise<T> {
+  const connection = await connect(cfg.temporal.address);
+  try {
+    const client = new Client({ connection, namespace: cfg.temporal.namespace });
+    const workflowId = imageWorkflowId(cfg.cluster.name, image);
+    try {
+      const h = await client.workflow.start(workflowType, {
+        taskQueue: cfg.temporal.task_queue,
+        workflowId,
+        args: [arg],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        typedSearchAttributes: [
+          { key: RBD_BACKUP_KIND, value: kind },
+          { key: RBD_BACKUP_IMAGES, value: [imageKey(image)] },
+        ],
+      });
+      return (await h.result()) as T;
+    } catch (e) {
+      if (e instanceof WorkflowExecutionAlreadyStartedError) throw new BusyError(`${imageKey(image)} is busy: ${workflowId} is running (a backup, restore, verify or delete); try again later`);
+      throw e;
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
+export class BusyError extends Error {
+  override name = 'BusyError';
+}
+
+export interface RestoreOptions {
+  config?: string;
+  at?: string;
+  to?: string;
+  force?: boolean;
+  keepSnapshots?: boolean;
+  json?: boolean;
+}
+
+export async function restoreCommand(image: string, o: RestoreOptions): Promise<number> {
+  const cfg = configFrom(o);
+  const source = parseImageSpec(image);
+  if (!o.at) throw new InputError('--at POINT is required (a backup name, a snapshot name or an ISO 8601 instant)');
+  const input: RestoreInput = {
+    cluster: cfg.cluster.name,
+    destination: cfg.backup.destination,
+    source,
+    at: o.at,
+    force: !!o.force,
+    keepSnapshots: !!o.keepSnapshots,
+  };
+  if (o.to) input.target = parseImageSpec(o.to);
+  const r = await underImageMutex<RestoreResult>(cfg, source, 'restore', 'restoreImage', input);
+  if (o.json) printJson(r);
+  else
+    process.stdout.write(
+      `restored ${imageKey(r.source)} at ${r.point.backupName} (${r.point.snapshot}) to ${imageKey(r.target)}\n` +
+        `  applied: ${r.applied.join(', ')}\n  sha256 of restored image: ${r.sha256}\n`,
+    );
+  return EXIT_OK;
+}
+
+export async function verifyCommand(image: string | undefined, o: { config?: string; deep?: boolean; json?: boolean }): Promise<number> {
+  const cfg = configFrom(o);
+  const images = image ? [parseImageSpec(image)] : undefined;
+  const connection = await connect(cfg.temporal.address);
+  let report: VerifyReport;
+  try {
+    const client = new Client({ connection, namespace: cfg.temporal.namespace });
+    const h = await client.workflow.start('verifyRun', {
+      taskQueue: cfg.temporal.task_queue,
+      workflowId: `rbd-backup-verify/${cfg.cluster.name}/${new Date().toISOString()}`,
+      args: [{ cluster: cfg.cluster.name, destination: cfg.backup.destination, deep: !!o.deep, ...(images ? { images } : {}) }],
+      typedSearchAttributes: [{ key: RBD_BACKUP_KIND, value: 'verify-run' }],
+    });
+    report = (await h.result()) as VerifyReport;
+  } finally {
+    await connection.close();
+  }
+  if (o.json) printJson(report);
+  else {
+    const out: string[] = [];
+    for (const v of report.images) {
+      out.push(`${v.pool}/${v.image}: ${v.ok ? 'ok' : 'PROBLEMS'}${v.error ? ` (${v.error})` : ''}`);
+      for (const f of v.files.filter((x) => x.status !== 'ok')) out.push(`  ${f.status}: ${f.file}${f.detail ? ` (${f.detail})` : ''}`);
+      for (const p of v.chainProblems) out.push(`  chain: ${p}`);
+      for (const p of v.unrestorable) out.push(`  unrestorable: ${p.backupName} (${p.snapshot})`);
+      if (v.deep) out.push(`  deep: ${v.deep.error ?? v.deep.note ?? (v.deep.match ? `restored ${v.deep.point} matches its snapshot` : `restored ${v.deep.point} DIFFERS from its snapshot`)}`);
+    }
+    if (!report.images.length) out.push('nothing to verify');
+    process.stdout.write(out.join('\n') + '\n');
+  }
+  return report.ok ? EXIT_OK : EXIT_FAILED;
+}
+
+export async function deleteCommand(image: string, o: { config?: string; circle?: string; point?: string; json?: boolean }): Promise<number> {
+  const cfg = configFrom(o);
+  const ref = parseImageSpec(image);
+  if (!o.circle === !o.point) throw new InputError('give exactly one of --circle NAME or --point NAME');
+  const r = await underImageMutex<DeleteResult>(cfg, ref, 'delete', 'deleteBackup', {
+    cluster: cfg.cluster.name,
+    destination: cfg.backup.destination,
+    image: ref,
+    ...(o.circle ? { circle: o.circle } : { point: o.point }),
+  });
+  if (o.json) printJson(r);
+  else process.stdout.write(`deleted from ${imageKey(ref)} circle ${r.removed.circle}: ${r.removed.files.join(', ') || 'nothing'}\n`);
+  return EXIT_OK;
+}

@@ -1,0 +1,90 @@
+/** Workflow contract of restore, verify and delete (see src/contract/backup.ts for the rules). */
+import type { ImageRef } from '../names/names.js';
+import type { BackupType } from './backup.js';
+
+export interface RestoreInput {
+  cluster: string;
+  destination: string;
+  source: ImageRef;
+  /** Backup name, snapshot name or ISO 8601 instant. */
+  at: string;
+  /** Defaults to the source pool and a new name that cannot collide. */
+  target?: ImageRef;
+  force: boolean;
+  keepSnapshots: boolean;
+}
+
+export interface ChainLink {
+  type: BackupType;
+  snapshot: string;
+  fromSnapshot: string | null;
+  /** Absolute path inside the destination. */
+  path: string;
+  file: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface RestorePlan {
+  cluster: string;
+  source: ImageRef;
+  target: ImageRef;
+  targetExists: boolean;
+  circle: string;
+  point: { backupName: string; snapshot: string; runTime: string };
+  chain: ChainLink[];
+}
+
+export interface RestoreResult {
+  source: ImageRef;
+  target: ImageRef;
+  point: RestorePlan['point'];
+  applied: string[];
+  keptSnapshots: boolean;
+  /** sha256 of `rbd export` of the restored image head. */
+  sha256?: string;
+  durationMs: number;
+}
+
+export interface FileCheck {
+  file: string;
+  status: 'ok' | 'missing' | 'corrupt' | 'extra';
+  detail?: string;
+}
+
+export interface ImageVerification extends ImageRef {
+  ok: boolean;
+  files: FileCheck[];
+  unrestorable: { backupName: string; snapshot: string; file: string }[];
+  chainProblems: string[];
+  deep?: { point: string; snapshot: string; restoredSha256?: string; sourceSha256?: string; match?: boolean; note?: string; error?: string };
+  error?: string;
+}
+
+export interface VerifyInput {
+  cluster: string;
+  destination: string;
+  images?: ImageRef[];
+  deep: boolean;
+}
+
+export interface VerifyReport {
+  cluster: string;
+  ok: boolean;
+  images: ImageVerification[];
+}
+
+export interface DeleteInput {
+  cluster: string;
+  destination: string;
+  image: ImageRef;
+  circle?: string;
+  point?: string;
+}
+
+export interface DeleteResult extends ImageRef {
+  removed: { circle: string; files: string[]; points: string[] };
+}
+
+/** A restore or delete that would be unsafe: exit 1 with the reason, nothing changed. */
+export const REFUSED = 'Refused';
