@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync, copyFileSync, rmSync, openSync, readSync, writeSync, closeSync } from 'node:fs';
 import { execa } from 'execa';
-import { cli, createImage, rbd, randomWrites, snapshotSha256, startWorker, writeConfig, sleep, type RunningWorker, type TestConfig } from '../harness/env.js';
+import { Client, Connection } from '@temporalio/client';
+import { imageWorkflowId } from '../../src/contract/backup.js';
+import { temporal, cli, createImage, rbd, randomWrites, snapshotSha256, startWorker, writeConfig, sleep, type RunningWorker, type TestConfig } from '../harness/env.js';
 import type { BackupReport } from '../../src/contract/backup.js';
 import type { RestoreResult, VerifyReport } from '../../src/contract/restore.js';
 import type { ImageCatalog } from '../../src/catalog/catalog.js';
@@ -194,12 +196,16 @@ describe('a worker killed in the middle of a restore', () => {
     cfg = writeConfig('crash', { full_weekdays: [7], incremental_weekdays: [1, 2, 3, 4, 5, 6] });
     await createImage('rbd', 'crash-a', 1024, 512);
     worker = await startWorker(cfg.file);
-    assert.equal((await cli('run', 'rbd/crash-a', '--config', cfg.file, '--as-of', days[0]!)).code, 0);
-    await randomWrites('rbd/crash-a', 4096);
-    assert.equal((await cli('run', 'rbd/crash-a', '--config', cfg.file, '--as-of', days[1]!)).code, 0);
-    const truth = await snapshotSha256(`rbd/crash-a@${snapOf(days[1]!)}`);
+    // Other hours than the suite's other runs: a backup name (derived from --as-of) is one run.
+    const [d0, d1] = ['2026-11-29T02:00:00.000Z', '2026-11-30T02:00:00.000Z'];
+    for (const d of [d0, d1]) {
+      if (d === d1) await randomWrites('rbd/crash-a', 4096);
+      const r = await cli('run', 'rbd/crash-a', '--config', cfg.file, '--as-of', d);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const truth = await snapshotSha256(`rbd/crash-a@${snapOf(d1)}`);
 
-    const restore = cli('restore', 'rbd/crash-a', '--at', snapOf(days[1]!), '--to', 'rbd/crash-r', '--config', cfg.file, '--json');
+    const restore = cli('restore', 'rbd/crash-a', '--at', snapOf(d1), '--to', 'rbd/crash-r', '--config', cfg.file, '--json');
     // Kill as soon as the import has created the target: mid-transfer, like a host crash (the
     // worker and its rbd children die together).
     for (let i = 0; i < 600; i++) {
@@ -213,6 +219,15 @@ describe('a worker killed in the middle of a restore', () => {
     const r = await restore;
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await snapshotSha256('rbd/crash-r'), truth);
+    // The history proves the kill landed mid-import: that activity needed a second attempt.
+    const connection = await Connection.connect({ address: temporal.address });
+    try {
+      const history = await new Client({ connection }).workflow.getHandle(imageWorkflowId('ceph', { pool: 'rbd', image: 'crash-a' })).fetchHistory();
+      const started = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes);
+      assert.ok(started.some((e) => (e.activityTaskStartedEventAttributes!.attempt ?? 1) > 1), 'an activity was retried after the kill');
+    } finally {
+      await connection.close();
+    }
     await removeImage('rbd/crash-r');
   });
 });
