@@ -14,7 +14,8 @@ import type { BackupReport } from '../../src/contract/backup.js';
 import type { RestoreResult, VerifyReport } from '../../src/contract/restore.js';
 import type { ImageCatalog } from '../../src/catalog/catalog.js';
 
-const days = ['2026-11-29T01:00:00.000Z', '2026-11-30T01:00:00.000Z', '2026-12-01T01:00:00.000Z', '2026-12-02T01:00:00.000Z'];
+// Hours no other test file uses: a run's name derives from --as-of, and the suite shares one server.
+const days = ['2026-11-29T11:30:00.000Z', '2026-11-30T11:30:00.000Z', '2026-12-01T11:30:00.000Z', '2026-12-02T11:30:00.000Z'];
 const snapOf = (iso: string) => `rbdbackup-${iso.replace(/[-:]/g, '').replace('.000', '')}`;
 
 async function images(pool: string): Promise<string[]> {
@@ -197,7 +198,7 @@ describe('a worker killed in the middle of a restore', () => {
     await createImage('rbd', 'crash-a', 1024, 512);
     worker = await startWorker(cfg.file);
     // Other hours than the suite's other runs: a backup name (derived from --as-of) is one run.
-    const [d0, d1] = ['2026-11-29T02:00:00.000Z', '2026-11-30T02:00:00.000Z'];
+    const [d0, d1] = ['2026-11-29T10:30:00.000Z', '2026-11-30T10:30:00.000Z'];
     for (const d of [d0, d1]) {
       if (d === d1) await randomWrites('rbd/crash-a', 4096);
       const r = await cli('run', 'rbd/crash-a', '--config', cfg.file, '--as-of', d);

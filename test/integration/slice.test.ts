@@ -17,14 +17,14 @@ before(async () => {
 after(async () => worker?.stop());
 
 test('a full export equals rbd export of the same snapshot, and the same input twice is one run', async () => {
-  const args = ['run', 'rbd/slice-a', '--config', cfg.file, '--as-of', '2026-11-29T01:00:00Z', '--json'];
+  const args = ['run', 'rbd/slice-a', '--config', cfg.file, '--as-of', '2026-11-29T12:15:00Z', '--json'];
   const first = await cli(...args);
   assert.equal(first.code, 0, first.stderr);
   const report = JSON.parse(first.stdout) as BackupReport;
   assert.equal(report.status, 'ok');
   const img = report.images[0]!;
   assert.equal(img.type, 'full');
-  assert.equal(img.snapshot, 'rbdbackup-20261129T010000Z');
+  assert.equal(img.snapshot, 'rbdbackup-20261129T121500Z');
 
   const file = join(cfg.destination, 'ceph', 'rbd', 'slice-a', img.file!);
   const onDisk = await sha256File(file);
@@ -40,5 +40,5 @@ test('a full export equals rbd export of the same snapshot, and the same input t
   assert.equal(second.code, 0, second.stderr);
   assert.deepEqual(JSON.parse(second.stdout), report, 'the same input attaches to the same run');
   const snaps = JSON.parse(await rbd('snap', 'ls', 'rbd/slice-a', '--format', 'json')) as { name: string }[];
-  assert.deepEqual(snaps.map((s) => s.name), ['rbdbackup-20261129T010000Z']);
+  assert.deepEqual(snaps.map((s) => s.name), ['rbdbackup-20261129T121500Z']);
 });
