@@ -9,12 +9,21 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_BAD_INPUT = 2;
 
+/** The image's mutex is held by another run: not bad input, but nothing was done (exit 1). */
+export class BusyError extends Error {
+  override name = 'BusyError';
+}
+
 /** Every command ends here on error: one line on stderr naming the culprit, and the right exit code. */
 export function exitOnError(e: unknown): never {
   const line = (msg: string) => process.stderr.write(`rbd-backup: ${msg.split('\n')[0]}\n`);
   if (e instanceof InputError || e instanceof NameError || e instanceof UnreachableError) {
     line(e.message);
     process.exit(EXIT_BAD_INPUT);
+  }
+  if (e instanceof BusyError) {
+    line(e.message);
+    process.exit(EXIT_FAILED);
   }
   if (e instanceof WorkflowExecutionAlreadyStartedError) {
     line(`a run with workflow ID ${e.workflowId} already exists: choose another --backup-name`);

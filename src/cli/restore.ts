@@ -6,7 +6,7 @@ import { imageWorkflowId } from '../contract/backup.js';
 import { RBD_BACKUP_IMAGES, RBD_BACKUP_KIND } from '../contract/search-attributes.js';
 import type { DeleteResult, RestoreInput, RestoreResult, VerifyReport } from '../contract/restore.js';
 import type { Config } from '../config/config.js';
-import { EXIT_FAILED, EXIT_OK, configFrom, printJson } from './common.js';
+import { BusyError, EXIT_FAILED, EXIT_OK, configFrom, printJson } from './common.js';
 
 /** Starts a workflow under an image's mutex ID and waits; a held mutex is a clear refusal. */
 async function underImageMutex<T>(cfg: Config, image: { pool: string; image: string }, kind: string, workflowType: string, arg: unknown): Promise<T> {
@@ -33,10 +33,6 @@ async function underImageMutex<T>(cfg: Config, image: { pool: string; image: str
   } finally {
     await connection.close();
   }
-}
-
-export class BusyError extends Error {
-  override name = 'BusyError';
 }
 
 export interface RestoreOptions {

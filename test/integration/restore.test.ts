@@ -171,6 +171,28 @@ describe('restore and verify', () => {
     assert.deepEqual(await images('rbd'), before);
   });
 
+  test('restore and delete are refused while another run holds the image', async () => {
+    const connection = await Connection.connect({ address: temporal.address });
+    const holder = await new Client({ connection }).workflow.start('imageBackup', {
+      taskQueue: `${cfg.taskQueue}-nobody`,
+      workflowId: imageWorkflowId('ceph', { pool: 'rbd', image: 'rest-a' }),
+      args: [],
+    });
+    try {
+      const before = await images('rbd');
+      const r = await cli('restore', 'rbd/rest-a', '--at', snapOf(days[0]!), '--config', cfg.file);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /rbd\/rest-a is busy/);
+      const d = await cli('delete', 'rbd/rest-a', '--point', snapOf(days[3]!), '--config', cfg.file);
+      assert.equal(d.code, 1);
+      assert.match(d.stderr, /busy/);
+      assert.deepEqual(await images('rbd'), before);
+    } finally {
+      await holder.terminate('test over');
+      await connection.close();
+    }
+  });
+
   test('delete refuses a point in the middle of a chain, removes the newest point and whole circles', async () => {
     const mid = await cli('delete', 'rbd/rest-a', '--point', snapOf(days[1]!), '--config', cfg.file);
     assert.equal(mid.code, 1);

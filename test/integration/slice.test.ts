@@ -2,10 +2,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
-import { cli, createImage, rbd, snapshotSha256, startWorker, writeConfig, type RunningWorker } from '../harness/env.js';
+import { readFileSync, statSync, existsSync } from 'node:fs';
+import { ceph, temporal, cli, createImage, rbd, snapshotSha256, startWorker, writeConfig, type RunningWorker } from '../harness/env.js';
 import { sha256File } from '../../src/fs/checksum.js';
 import type { BackupReport } from '../../src/contract/backup.js';
+import { Client, Connection } from '@temporalio/client';
 
 const cfg = writeConfig('slice', { full_weekdays: [1, 2, 3, 4, 5, 6, 7], incremental_weekdays: [] });
 let worker: RunningWorker;
@@ -33,6 +34,15 @@ test('a full export equals rbd export of the same snapshot, and the same input t
   assert.equal(img.sha256, truth, 'the report carries the checksum of the bytes');
   assert.equal(onDisk.bytes, 64 * 1024 * 1024);
 
+  // Holes stay holes: 64 MiB image with 8 MiB written.
+  const st = statSync(file);
+  assert.ok(st.blocks * 512 < 32 * 1024 * 1024, `full export is not sparse: ${st.blocks * 512} bytes allocated`);
+  // First run records the cluster and copies ceph.conf, but not the keyring unless asked.
+  const clusterDir = join(cfg.destination, 'ceph');
+  assert.equal(JSON.parse(readFileSync(join(clusterDir, 'cluster.json'), 'utf8')).fsid, ceph.fsid);
+  assert.equal(readFileSync(join(clusterDir, 'ceph.conf'), 'utf8'), readFileSync(ceph.conf, 'utf8'));
+  assert.equal(existsSync(join(clusterDir, 'keyring')), false);
+
   const catalog = JSON.parse(readFileSync(join(cfg.destination, 'ceph', 'rbd', 'slice-a', 'catalog.json'), 'utf8'));
   assert.equal(catalog.circles[0].points[0].sha256, truth);
 
@@ -41,4 +51,27 @@ test('a full export equals rbd export of the same snapshot, and the same input t
   assert.deepEqual(JSON.parse(second.stdout), report, 'the same input attaches to the same run');
   const snaps = JSON.parse(await rbd('snap', 'ls', 'rbd/slice-a', '--format', 'json')) as { name: string }[];
   assert.deepEqual(snaps.map((s) => s.name), ['rbdbackup-20261129T121500Z']);
+});
+
+test('--no-wait returns the workflow ID at once; copy_keyring copies the keyring with mode 0600', async () => {
+  const keep = writeConfig('slice-keyring', { full_weekdays: [1, 2, 3, 4, 5, 6, 7], incremental_weekdays: [], copy_keyring: true });
+  const w = await startWorker(keep.file);
+  try {
+    const r = await cli('run', 'rbd/slice-a', '--config', keep.file, '--as-of', '2026-11-29T12:45:00Z', '--backup-name', 'slice-nowait', '--no-wait', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const started = JSON.parse(r.stdout) as { workflowId: string };
+    assert.equal(started.workflowId, 'rbd-backup-run/ceph/slice-nowait');
+    const connection = await Connection.connect({ address: temporal.address });
+    try {
+      const report = (await new Client({ connection }).workflow.getHandle(started.workflowId).result()) as BackupReport;
+      assert.equal(report.status, 'ok');
+    } finally {
+      await connection.close();
+    }
+    const key = join(keep.destination, 'ceph', 'keyring');
+    assert.equal(statSync(key).mode & 0o777, 0o600);
+    assert.equal(readFileSync(key, 'utf8'), readFileSync(ceph.keyring, 'utf8'));
+  } finally {
+    await w.stop();
+  }
 });
