@@ -4,6 +4,7 @@
  */
 import { Context, ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import { mkdir, rm, rename, stat, statfs, copyFile, chmod } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 import type { Logger } from 'pino';
 import { Catalog, diffFileName, fullFileName, newestPoint, type Point } from '../src/catalog/catalog.js';
@@ -76,18 +77,30 @@ export function createBackupActivities(deps: BackupDeps) {
     return deps.logger.child({ workflowId, image: ref.pool ? imageKey(ref as ImageRef) : undefined, phase });
   };
 
-  async function checkIdentity(catalog: Catalog, policy: BackupPolicy): Promise<string> {
+  /** Read-only: planning writes nothing, so a refused run leaves the destination as it was. */
+  async function checkIdentity(catalog: Catalog): Promise<string> {
     const fsid = await rbd.fsid();
     const recorded = await catalog.readIdentity();
-    if (recorded) {
-      if (recorded.name !== catalog.cluster || recorded.fsid !== fsid) {
-        throw inputError(
-          `${catalog.root}/cluster.json records cluster ${recorded.name} (fsid ${recorded.fsid}), but the live cluster is ${catalog.cluster} (fsid ${fsid}): refusing to mix backups`,
-        );
-      }
-      return fsid;
+    if (recorded && (recorded.name !== catalog.cluster || recorded.fsid !== fsid)) {
+      throw inputError(
+        `${catalog.root}/cluster.json records cluster ${recorded.name} (fsid ${recorded.fsid}), but the live cluster is ${catalog.cluster} (fsid ${fsid}): refusing to mix backups`,
+      );
     }
-    await mkdir(catalog.root, { recursive: true });
+    return fsid;
+  }
+
+  /** First run: records the cluster's identity and copies ceph.conf (and the keyring if asked). */
+  async function recordCluster(input: { cluster: string; policy: BackupPolicy; fsid: string }): Promise<void> {
+    return guard(async () => {
+      const catalog = new Catalog(input.policy.destination, input.cluster);
+      if (await catalog.readIdentity()) return;
+      await writeIdentity(catalog, input.policy, input.fsid);
+    });
+  }
+
+  async function writeIdentity(catalog: Catalog, policy: BackupPolicy, fsid: string): Promise<void> {
+    // Backups hold disk contents: only the backup user may read them.
+    await mkdir(catalog.root, { recursive: true, mode: 0o700 });
     await copyFile(deps.conf, within(catalog.root, 'ceph.conf'));
     if (policy.copyKeyring) {
       const dest = within(catalog.root, 'keyring');
@@ -95,7 +108,6 @@ export function createBackupActivities(deps: BackupDeps) {
       await chmod(dest, 0o600);
     }
     await catalog.writeIdentity({ format: 'rbd-backup/cluster@1', name: catalog.cluster, fsid, createdAt: new Date().toISOString() });
-    return fsid;
   }
 
   async function planRun(input: PlanInput): Promise<PlanResult> {
@@ -108,12 +120,18 @@ export function createBackupActivities(deps: BackupDeps) {
       // Name conflicts before anything is written: a name taken by another run is bad input.
       for (const sel of input.images) {
         const c = await catalog.load(sel);
-        const clash = c.circles.flatMap((x) => x.points).find((p) => p.backupName === input.backupName && p.snapshot !== input.snapshot);
-        if (clash) throw inputError(`backup name ${input.backupName} already exists for ${imageKey(sel)} (run ${clash.workflowId})`);
+        for (const p of c.circles.flatMap((x) => x.points)) {
+          if (p.backupName === input.backupName && p.snapshot !== input.snapshot) {
+            throw inputError(`backup name ${input.backupName} already exists for ${imageKey(sel)} (run ${p.workflowId})`);
+          }
+          // Same instant, other name: the snapshot would be shared and the point not this run's.
+          if (p.snapshot === input.snapshot && p.backupName !== input.backupName) {
+            throw inputError(`snapshot ${p.snapshot} of ${imageKey(sel)} belongs to backup ${p.backupName}; choose another --as-of`);
+          }
+        }
       }
-      await mkdir(input.policy.destination, { recursive: true });
-      const fsid = await checkIdentity(catalog, input.policy);
-      const fsStat = await statfs(catalog.root);
+      const fsid = await checkIdentity(catalog);
+      const fsStat = await statfs(await nearestExisting(catalog.root));
       const freeBytes = Number(fsStat.bavail) * Number(fsStat.bsize);
       const pools = new Set(await rbd.pools());
       const missing: PlanResult['missing'] = [];
@@ -124,18 +142,25 @@ export function createBackupActivities(deps: BackupDeps) {
       });
       const ctx = Context.current();
       let done = 0;
+      const beat = setInterval(() => ctx.heartbeat({ done }), HEARTBEAT_MS);
       const facts = await mapLimit(present, 8, async (sel): Promise<ImageFacts | undefined> => {
-        ctx.heartbeat({ done: ++done });
-        let size: number;
+        done++;
         try {
-          size = (await rbd.info(sel)).size;
+          return await imageFacts(catalog, sel);
         } catch (e) {
-          if (e instanceof RbdError && e.errno === ENOENT) {
-            missing.push({ pool: sel.pool, image: sel.image, reason: `image ${imageKey(sel)} not found` });
-            return undefined;
-          }
-          throw e;
+          // One image's trouble (not found, rbd error, corrupt catalog) is reported for that image.
+          const reason = e instanceof RbdError && e.errno === ENOENT ? `image ${imageKey(sel)} not found` : `cannot plan ${imageKey(sel)}: ${(e as Error).message}`;
+          missing.push({ pool: sel.pool, image: sel.image, reason });
+          return undefined;
         }
+      }).finally(() => clearInterval(beat));
+      log({}, 'plan').info({ images: present.length, missing: missing.length, freeBytes }, 'planned');
+      return { clusterDir: catalog.root, fsid, freeBytes, facts: facts.filter((f): f is ImageFacts => !!f), missing };
+    });
+  }
+
+  async function imageFacts(catalog: Catalog, sel: ImageRef): Promise<ImageFacts> {
+        const size = (await rbd.info(sel)).size;
         const [usage, snaps, cat] = await Promise.all([rbd.usage(sel), rbd.snapshotNames(sel), catalog.load(sel)]);
         const f: ImageFacts = {
           pool: sel.pool,
@@ -153,13 +178,19 @@ export function createBackupActivities(deps: BackupDeps) {
             backupName: newest.point.backupName,
             circleDirExists: await exists(catalog.circleDir(sel, newest.circle.name)),
             diffsInCircle: newest.circle.points.filter((p) => p.type === 'incr').length,
+            filesIntact: await filesIntact(catalog, sel, newest.circle.points),
           };
         }
         return f;
-      });
-      log({}, 'plan').info({ images: present.length, missing: missing.length, freeBytes }, 'planned');
-      return { clusterDir: catalog.root, fsid, freeBytes, facts: facts.filter((f): f is ImageFacts => !!f), missing };
-    });
+  }
+
+  /** Each file of the chain present with its recorded size: cheap, and enough to never extend a broken chain. */
+  async function filesIntact(catalog: Catalog, ref: ImageRef, points: Point[]): Promise<boolean> {
+    for (const p of points) {
+      const st = await stat(catalog.pointPath(ref, p)).catch(() => undefined);
+      if (!st || st.size !== p.bytes) return false;
+    }
+    return true;
   }
 
   async function createSnapshot(p: Pick<ImagePlan, 'pool' | 'image' | 'snapshot'>): Promise<void> {
@@ -179,14 +210,19 @@ export function createBackupActivities(deps: BackupDeps) {
       const catalog = new Catalog(p.destination, p.cluster);
       const ctx = Context.current();
       const l = log(p, 'export');
-      const existing = (await catalog.load(p)).circles.flatMap((c) => c.points).find((x) => x.snapshot === p.snapshot);
+      const current = await catalog.load(p);
+      const existing = current.circles.flatMap((c) => c.points).find((x) => x.snapshot === p.snapshot);
       if (existing) {
         return { file: existing.file, bytes: existing.bytes, sha256: existing.sha256, startedAt: existing.exportedAt, finishedAt: existing.exportedAt };
       }
+      // The plan was made before this image's mutex was held: re-check it against the catalog now.
+      const stale = staleness(current.circles.find((c) => c.name === p.circle), p);
+      if (stale) throw ApplicationFailure.create({ message: `plan for ${imageKey(p)} is stale: ${stale}; run again`, type: 'StalePlan', nonRetryable: true });
       const dir = catalog.circleDir(p, p.circle);
       const name = p.type === 'full' ? fullFileName(p.snapshot) : diffFileName(p.snapshot, p.fromSnapshot!);
       const final = within(dir, name);
-      const tmp = within(dir, `.${name}.partial`);
+      // Per attempt: an earlier attempt's rbd may still be running after a heartbeat timeout.
+      const tmp = within(dir, `.${name}.partial-${ctx.info.attempt}`);
       await mkdir(dir, { recursive: true });
       // rbd opens its output with O_EXCL: leftovers of an earlier attempt must go first.
       await rm(tmp, { force: true });
@@ -239,6 +275,7 @@ export function createBackupActivities(deps: BackupDeps) {
     cluster: string;
     destination: string;
     retain: number;
+    failed?: string;
   }
 
   /** One snapshot at a time: the deletion queue has one slot per worker, so trims never pile up. */
@@ -246,9 +283,11 @@ export function createBackupActivities(deps: BackupDeps) {
     return guard(async () => {
       const catalog = new Catalog(r.destination, r.cluster);
       const cat = await catalog.load(r);
-      const cataloged = cat.circles.flatMap((c) => c.points.map((p) => p.snapshot));
+      const retired = cat.retiredSnapshots ?? [];
+      const cataloged = [...cat.circles.flatMap((c) => c.points.map((p) => p.snapshot)), ...retired];
       const base = newestPoint(cat)?.point.snapshot;
-      const doomed = snapshotsToDelete({ clusterSnapshots: await rbd.snapshotNames(r), cataloged, base, retain: r.retain });
+      const onCluster = await rbd.snapshotNames(r);
+      const doomed = snapshotsToDelete({ clusterSnapshots: onCluster, cataloged, base, retain: r.retain, ...(r.failed ? { failed: r.failed } : {}) });
       const deleted: string[] = [];
       const errors: FailureDetail[] = [];
       for (const s of doomed) {
@@ -261,6 +300,13 @@ export function createBackupActivities(deps: BackupDeps) {
           else if (e instanceof RbdError) errors.push({ message: e.message, command: e.command, exitCode: e.exitCode ?? -1, stderr: e.stderr });
           else throw e;
         }
+      }
+      // Retired snapshots leave the record once they are gone from the cluster.
+      const stillRetired = retired.filter((x) => onCluster.includes(x) && !deleted.includes(x));
+      if (stillRetired.length !== retired.length) {
+        const fresh = await catalog.load(r);
+        fresh.retiredSnapshots = stillRetired;
+        await catalog.save(fresh);
       }
       if (deleted.length) log(r, 'snapshot-delete').info({ deleted, kept: base }, 'snapshots deleted');
       return { deleted, errors };
@@ -288,7 +334,24 @@ export function createBackupActivities(deps: BackupDeps) {
     });
   }
 
-  return { planRun, createSnapshot, exportPoint, pruneSnapshots, pruneCircles, writeReport };
+  return { planRun, recordCluster, createSnapshot, exportPoint, pruneSnapshots, pruneCircles, writeReport };
+}
+
+/** Why a planned export no longer fits the catalog, or undefined when it does. */
+function staleness(circle: { points: Point[] } | undefined, p: ImagePlan): string | undefined {
+  if (p.type === 'full') return circle && circle.points.length ? `circle ${p.circle} already exists` : undefined;
+  const last = circle?.points.at(-1);
+  if (!last) return `circle ${p.circle} is gone`;
+  if (last.snapshot !== p.fromSnapshot) return `circle ${p.circle} now ends at ${last.snapshot}, not ${p.fromSnapshot}`;
+  return undefined;
+}
+
+/** The destination may not exist yet (it is created after the checks pass): measure its parent. */
+async function nearestExisting(p: string): Promise<string> {
+  for (let d = p; ; d = dirname(d)) {
+    if (await exists(d)) return d;
+    if (dirname(d) === d) return d;
+  }
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -11,7 +11,7 @@ import { Rbd, RbdError, EEXIST, ENOENT } from '../src/rbd/rbd.js';
 import { checkName, compactUtc, imageKey, type ImageRef } from '../src/names/names.js';
 import { chainProblems, resolvePoint, unrestorablePoints } from '../src/plan/chain.js';
 import { readDiffHeader } from '../src/rbd/diff-format.js';
-import { sha256File, sha256Stream } from '../src/fs/checksum.js';
+import { sha256File } from '../src/fs/checksum.js';
 import { INPUT_ERROR } from '../src/contract/backup.js';
 import {
   REFUSED,
@@ -81,7 +81,8 @@ export function createRestoreActivities(deps: RestoreDeps) {
         problems.push({ file: p.file, status: 'corrupt', detail: `${s.size} bytes, catalog says ${p.bytes}` });
         continue;
       }
-      const sum = await sha256File(path, (b) => Context.current().heartbeat({ file: p.file, hashed: b }));
+      const ctx = Context.current();
+      const sum = await sha256File(path, (b) => ctx.heartbeat({ file: p.file, hashed: b }), ctx.cancellationSignal);
       if (sum.sha256 !== p.sha256) problems.push({ file: p.file, status: 'corrupt', detail: `sha256 ${sum.sha256}, catalog says ${p.sha256}` });
     }
     return { links, problems };
@@ -131,22 +132,29 @@ export function createRestoreActivities(deps: RestoreDeps) {
   }
 
   async function removeImage(target: ImageRef): Promise<boolean> {
-    return guard(async () => {
-      if (!(await rbd.exists(target))) return false;
-      await rbd.snapPurge(target);
-      try {
-        await rbd.remove(target);
-      } catch (e) {
-        if (!(e instanceof RbdError && e.errno === ENOENT)) throw e;
-      }
-      return true;
-    });
+    return guard(() =>
+      withHeartbeat({ step: 'remove', image: imageKey(target) }, async (signal) => {
+        if (!(await rbd.exists(target))) return false;
+        await rbd.run('rbd', ['snap', 'purge', '--no-progress', `${target.pool}/${target.image}`], signal);
+        try {
+          await rbd.run('rbd', ['rm', '--no-progress', `${target.pool}/${target.image}`], signal);
+        } catch (e) {
+          if (!(e instanceof RbdError && e.errno === ENOENT)) throw e;
+        }
+        return true;
+      }),
+    );
   }
 
-  /** Always from scratch: a target left by an interrupted attempt is ours and is removed first. */
+  /**
+   * From scratch. On the first attempt the target must not exist (the plan checked, or --force
+   * removed it); on a retry an existing target is this restore's half-made image and goes first.
+   */
   async function importFull(input: { target: ImageRef; link: ChainLink }): Promise<void> {
     return guard(async () => {
-      await removeImage(input.target);
+      if (Context.current().info.attempt === 1) {
+        if (await rbd.exists(input.target)) throw fail(REFUSED, `target image ${imageKey(input.target)} appeared while the restore was starting; not touching it`);
+      } else await removeImage(input.target);
       await withHeartbeat({ step: 'import', file: input.link.file }, (signal) => rbd.importFull(input.link.path, input.target, signal));
       try {
         await rbd.snapCreate(input.target, input.link.snapshot);
@@ -166,7 +174,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
         throw fail(REFUSED, `${imageKey(input.target)} lacks ${input.link.fromSnapshot}, the start of ${input.link.file}`);
       }
       if (Context.current().info.attempt > 1) {
-        await withHeartbeat({ step: 'rollback' }, (signal) => rbd.run('rbd', ['snap', 'rollback', '--no-progress', `${input.target.pool}/${input.target.image}@${input.link.fromSnapshot}`], signal));
+        await withHeartbeat({ step: 'rollback' }, (signal) => rbd.snapRollback(input.target, input.link.fromSnapshot!, signal));
       }
       await withHeartbeat({ step: 'import-diff', file: input.link.file }, (signal) => rbd.importDiff(input.link.path, input.target, signal));
       log('restore-diff', input.target).info({ file: input.link.file }, 'diff applied');
@@ -185,22 +193,21 @@ export function createRestoreActivities(deps: RestoreDeps) {
   }
 
   /** sha256 of `rbd export SPEC -`: what the image or snapshot holds, byte for byte. */
-  async function imageSha256(ref: ImageRef, snapshot?: string): Promise<string> {
-    const ctx = Context.current();
-    const child = rbd.exportStream(ref, snapshot ?? '', ctx.cancellationSignal);
-    const t = setInterval(() => ctx.heartbeat({ step: 'checksum' }), 2000);
-    try {
-      const [sum] = await Promise.all([sha256Stream(child.stdout!), child]);
-      return sum.sha256;
-    } finally {
-      clearInterval(t);
-    }
+  function imageSha256(ref: ImageRef, snapshot?: string): Promise<string> {
+    return withHeartbeat({ step: 'checksum', image: imageKey(ref) }, (signal) => rbd.sha256(ref, snapshot ?? '', signal));
   }
 
+  /** null when the snapshot (or the image) is gone; any other failure is an error, not "gone". */
   async function snapshotSha256(input: { image: ImageRef; snapshot: string }): Promise<string | null> {
     return guard(async () => {
-      if (!(await rbd.snapshotNames(input.image).catch(() => [] as string[])).includes(input.snapshot)) return null;
-      return imageSha256(input.image, input.snapshot);
+      let names: string[];
+      try {
+        names = await rbd.snapshotNames(input.image);
+      } catch (e) {
+        if (e instanceof RbdError && e.errno === ENOENT) return null;
+        throw e;
+      }
+      return names.includes(input.snapshot) ? imageSha256(input.image, input.snapshot) : null;
     });
   }
 
@@ -208,11 +215,15 @@ export function createRestoreActivities(deps: RestoreDeps) {
     return guard(async () => new Catalog(input.destination, input.cluster).images());
   }
 
-  async function verifyFiles(input: { cluster: string; destination: string; image: ImageRef }): Promise<ImageVerification> {
+  /** `explicit`: the operator named this image, so "no backups" is a finding, not an empty catalog. */
+  async function verifyFiles(input: { cluster: string; destination: string; image: ImageRef; explicit: boolean }): Promise<ImageVerification> {
     return guard(async () => {
       checkCluster(input.cluster);
       const catalog = new Catalog(input.destination, input.cluster);
       const c = await catalog.load(input.image);
+      if (c.circles.length === 0 && input.explicit) {
+        return { ...input.image, ok: false, files: [], unrestorable: [], chainProblems: [], error: `no backups of ${imageKey(input.image)} under ${catalog.root}` };
+      }
       const files: FileCheck[] = [];
       const unrestorable: ImageVerification['unrestorable'] = [];
       const problems: string[] = [];
@@ -245,7 +256,9 @@ export function createRestoreActivities(deps: RestoreDeps) {
         return result;
       }
       const at = input.point!;
-      const r = resolvePoint(c, at);
+      // Exact names only: deleting "the newest point before an instant" is too easy to get wrong.
+      const named = c.circles.some((x) => x.points.some((p) => p.backupName === at || p.snapshot === at));
+      const r = named ? resolvePoint(c, at) : { error: `no point named ${at} for ${imageKey(input.image)}` };
       if ('error' in r) throw fail(INPUT_ERROR, r.error);
       if (r.index !== r.circle.points.length - 1) {
         const later = r.circle.points.slice(r.index + 1).map((p) => p.backupName);

@@ -4,7 +4,7 @@
 //   node scripts/test-run.mjs                 all tests under dist/test
 //   node scripts/test-run.mjs FILE...         just these compiled test files
 import { spawnSync, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,6 +13,18 @@ const runDir = resolve(process.env.RBD_TEST_RUN_DIR ?? join(repo, '.run', 'test'
 const cephDir = join(runDir, 'ceph');
 const temporalDir = join(runDir, 'temporal');
 mkdirSync(runDir, { recursive: true });
+
+// Two suites on one run dir would wipe each other's cluster: refuse a second one.
+const lock = join(runDir, 'suite.pid');
+try {
+  const pid = Number(readFileSync(lock, 'utf8'));
+  process.kill(pid, 0);
+  console.error(`test-run: another suite (pid ${pid}) is using ${runDir}; set RBD_TEST_RUN_DIR and other ports to run beside it`);
+  process.exit(2);
+} catch {
+  // no lock, or its owner is gone
+}
+writeFileSync(lock, String(process.pid));
 
 const env = {
   ...process.env,
@@ -63,4 +75,5 @@ try {
     down('ceph-dev', cephDir);
   }
 }
+rmSync(lock, { force: true });
 process.exit(code);

@@ -35,7 +35,7 @@ import { failureDetail } from './failure.js';
 /** Children per workflow: far under Temporal's 2,000 pending children and ~10k-event warning. */
 export const BATCH_SIZE = 500;
 
-const { planRun, writeReport } = proxyActivities<BackupActivities>({
+const { planRun, recordCluster, writeReport } = proxyActivities<BackupActivities>({
   startToCloseTimeout: '1h',
   heartbeatTimeout: '2m',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 5 },
@@ -93,7 +93,7 @@ export async function backupRun(input: BackupRunInput): Promise<BackupReport> {
     const sel = input.images.find((s) => s.pool === facts.pool && s.image === facts.image)!;
     const d = decideType(rule, sel, facts);
     if (d.type === 'none') {
-      results.push({ pool: facts.pool, image: facts.image, status: 'skipped', reason: d.reason });
+      results.push({ pool: facts.pool, image: facts.image, status: 'not-scheduled', reason: d.reason });
       continue;
     }
     const p: ImagePlan = {
@@ -121,6 +121,7 @@ export async function backupRun(input: BackupRunInput): Promise<BackupReport> {
   const spaceProblem = checkSpace(needed, plan.freeBytes, policy.spaceMargin);
   if (spaceProblem) throw ApplicationFailure.nonRetryable(`${plan.clusterDir}: ${spaceProblem}`, INPUT_ERROR);
 
+  await recordCluster({ cluster: input.cluster, policy, fsid: plan.fsid });
   const ordered = largestFirst(plans);
   if (ordered.length <= BATCH_SIZE) results.push(...(await imageBatch(ordered)));
   else {
@@ -136,8 +137,10 @@ export async function backupRun(input: BackupRunInput): Promise<BackupReport> {
     results.push(...batches.flat());
   }
 
-  const ok = results.filter((r) => r.status === 'ok').length;
-  const status: BackupReport['status'] = ok === results.length ? 'ok' : ok === 0 ? 'failed' : 'partial';
+  // Cleanup errors (a snapshot that would not delete) count: left alone they pile up unseen.
+  const counted = results.filter((r) => r.status !== 'not-scheduled');
+  const ok = counted.filter((r) => r.status === 'ok' && !r.cleanupErrors?.length).length;
+  const status: BackupReport['status'] = counted.length === 0 ? 'nothing-scheduled' : ok === counted.length ? 'ok' : ok === 0 ? 'failed' : 'partial';
   const final = report(status, results);
   final.reportFile = await writeReport({ destination: policy.destination, report: final });
   return final;

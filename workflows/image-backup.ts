@@ -3,7 +3,7 @@
  * image's own workflow ID (see imageWorkflowId), so no two runs, restores or deletes touch an image
  * at once. Failures are reported, never thrown: one image must not stop the others.
  */
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { BackupActivities } from '../activities/backup.js';
 import { exportQueue, snapDeleteQueue, type ImagePlan, type ImageResult } from '../src/contract/backup.js';
 import { failureDetail } from './failure.js';
@@ -45,22 +45,30 @@ export async function imageBackup(plan: ImagePlan): Promise<ImageResult> {
   if (plan.fromSnapshot) result.fromSnapshot = plan.fromSnapshot;
   const started = Date.now();
 
+  const retention = { cluster: plan.cluster, destination: plan.destination, pool: plan.pool, image: plan.image };
+  let step = 'snapshot';
   try {
     await main.createSnapshot(plan);
+    step = 'export';
     const exp = await exporter.exportPoint({ ...plan, workflowId: workflowInfo().workflowId });
     Object.assign(result, exp);
   } catch (e) {
+    if (isCancellation(e)) {
+      // Cancelled runs still remove their own snapshot, or it would linger unrecorded.
+      await CancellationScope.nonCancellable(() => deleter.pruneSnapshots({ ...retention, retain: plan.snapshotRetainCount, failed: plan.snapshot }));
+      throw e;
+    }
     result.status = 'failed';
-    result.error = failureDetail(e, result.sha256 ? 'export' : 'snapshot/export');
+    result.error = failureDetail(e, step);
   }
   result.durationMs = Date.now() - started;
 
   // Retention runs after a failure too: the failed snapshot must go so it never becomes a base,
   // and the retention rule itself keeps the last good one.
-  const retention = { cluster: plan.cluster, destination: plan.destination, pool: plan.pool, image: plan.image };
   result.cleanupErrors = [];
   try {
-    const del = await deleter.pruneSnapshots({ ...retention, retain: plan.snapshotRetainCount });
+    const failed = result.status === 'failed' ? { failed: plan.snapshot } : {};
+    const del = await deleter.pruneSnapshots({ ...retention, retain: plan.snapshotRetainCount, ...failed });
     result.deletedSnapshots = del.deleted;
     result.cleanupErrors.push(...del.errors);
   } catch (e) {

@@ -2,7 +2,7 @@
  * Restore, verify and delete, each under the image's own workflow ID (the mutex every backup run
  * also takes), so none of them runs on an image while a backup works on it.
  */
-import { ApplicationFailure, ParentClosePolicy, WorkflowIdReusePolicy, proxyActivities, startChild } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, ParentClosePolicy, WorkflowIdReusePolicy, proxyActivities, startChild } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import { INPUT_ERROR, imageWorkflowId } from '../src/contract/backup.js';
@@ -21,15 +21,16 @@ import { imageKey, compactUtc, type ImageRef } from '../src/names/names.js';
 import { failureDetail } from './failure.js';
 
 const retry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m' };
-const short = proxyActivities<Activities>({ startToCloseTimeout: '1h', heartbeatTimeout: '1m', retry: { ...retry, maximumAttempts: 5 } });
-// Imports are long: a crashed worker is noticed by the missing heartbeat within 20 s.
+const short = proxyActivities<Activities>({ startToCloseTimeout: '10m', retry: { ...retry, maximumAttempts: 5 } });
+// Anything that reads or writes whole images (hashing, import, removal) may take hours; they all
+// heartbeat, so a crashed worker is still noticed within 20 s.
 const transfer = proxyActivities<Activities>({ startToCloseTimeout: '24h', heartbeatTimeout: '20s', retry: { ...retry, maximumAttempts: 8 } });
 
 /** Import the full, then each diff in order; on failure the half-made target is removed. */
 async function restoreSteps(plan: RestorePlan, keepSnapshots: boolean): Promise<{ sha256: string; applied: string[] }> {
   const applied: string[] = [];
   try {
-    if (plan.targetExists) await short.removeImage(plan.target);
+    if (plan.targetExists) await transfer.removeImage(plan.target);
     await transfer.importFull({ target: plan.target, link: plan.chain[0]! });
     applied.push(plan.chain[0]!.file);
     for (const link of plan.chain.slice(1)) {
@@ -39,26 +40,27 @@ async function restoreSteps(plan: RestorePlan, keepSnapshots: boolean): Promise<
     const sha256 = await transfer.finishRestore({ target: plan.target, keepSnapshots, snapshots: plan.chain.map((l) => l.snapshot) });
     return { sha256, applied };
   } catch (e) {
-    await short.removeImage(plan.target);
+    // Even when the restore was cancelled: no half-applied image is left behind.
+    await CancellationScope.nonCancellable(() => transfer.removeImage(plan.target));
     throw e;
   }
 }
 
 export async function restoreImage(input: RestoreInput): Promise<RestoreResult> {
   const started = Date.now();
-  const plan = await short.planRestore(input);
+  const plan = await transfer.planRestore(input);
   const { sha256, applied } = await restoreSteps(plan, input.keepSnapshots);
   return { source: plan.source, target: plan.target, point: plan.point, applied, keptSnapshots: input.keepSnapshots, sha256, durationMs: Date.now() - started };
 }
 
 export async function verifyImage(input: VerifyInput & { image: ImageRef }): Promise<ImageVerification> {
-  const v = await short.verifyFiles({ cluster: input.cluster, destination: input.destination, image: input.image });
+  const v = await transfer.verifyFiles({ cluster: input.cluster, destination: input.destination, image: input.image, explicit: !!input.images });
   // Deep: restore the newest point to a scratch image and compare it with the source snapshot.
   // Broken files already make the answer 'no'; a restore would only refuse.
   if (!input.deep || v.files.length === 0 || !v.ok) return v;
   const scratch = { pool: input.image.pool, image: `${input.image.image}-verify-${compactUtc(new Date())}` };
   try {
-    const plan = await short.planRestore({
+    const plan = await transfer.planRestore({
       cluster: input.cluster,
       destination: input.destination,
       source: input.image,
@@ -71,14 +73,14 @@ export async function verifyImage(input: VerifyInput & { image: ImageRef }): Pro
     const deep: NonNullable<ImageVerification['deep']> = { point: plan.point.backupName, snapshot: plan.point.snapshot };
     try {
       deep.restoredSha256 = (await restoreSteps(plan, false)).sha256;
-      const src = await short.snapshotSha256({ image: input.image, snapshot: plan.point.snapshot });
+      const src = await transfer.snapshotSha256({ image: input.image, snapshot: plan.point.snapshot });
       if (src === null) deep.note = `source snapshot ${plan.point.snapshot} no longer exists; restore succeeded, no byte comparison possible`;
       else {
         deep.sourceSha256 = src;
         deep.match = src === deep.restoredSha256;
       }
     } finally {
-      await short.removeImage(scratch);
+      await CancellationScope.nonCancellable(() => transfer.removeImage(scratch));
     }
     v.deep = deep;
     if (deep.match === false) v.ok = false;
@@ -91,28 +93,32 @@ export async function verifyImage(input: VerifyInput & { image: ImageRef }): Pro
 
 export async function verifyRun(input: VerifyInput): Promise<VerifyReport> {
   const images = input.images ?? (await short.listCataloged({ cluster: input.cluster, destination: input.destination }));
-  const results = await Promise.all(
-    images.map(async (image): Promise<ImageVerification> => {
-      const workflowId = imageWorkflowId(input.cluster, image);
-      try {
-        const child = await startChild(verifyImage, {
-          args: [{ ...input, image }],
-          workflowId,
-          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-          typedSearchAttributes: [
-            { key: RBD_BACKUP_KIND, value: 'verify' },
-            { key: RBD_BACKUP_IMAGES, value: [imageKey(image)] },
-          ],
-        });
-        return await child.result();
-      } catch (e) {
-        const error = e instanceof WorkflowExecutionAlreadyStartedError ? `busy: another run holds ${workflowId}` : failureDetail(e, 'verify').message;
-        return { ...image, ok: false, files: [], unrestorable: [], chainProblems: [], error };
-      }
-    }),
-  );
+  // Bounded: deep checks restore whole images onto the cluster, two at a time; plain checks read
+  // the backup disk, 20 at a time. Groups also keep pending children far below Temporal's limit.
+  const group = input.deep ? 2 : 20;
+  const results: ImageVerification[] = [];
+  for (let i = 0; i < images.length; i += group) results.push(...(await Promise.all(images.slice(i, i + group).map(verifyOne))));
   return { cluster: input.cluster, ok: results.every((r) => r.ok), images: results };
+
+  async function verifyOne(image: ImageRef): Promise<ImageVerification> {
+    const workflowId = imageWorkflowId(input.cluster, image);
+    try {
+      const child = await startChild(verifyImage, {
+        args: [{ ...input, image }],
+        workflowId,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        typedSearchAttributes: [
+          { key: RBD_BACKUP_KIND, value: 'verify' },
+          { key: RBD_BACKUP_IMAGES, value: [imageKey(image)] },
+        ],
+      });
+      return await child.result();
+    } catch (e) {
+      const error = e instanceof WorkflowExecutionAlreadyStartedError ? `busy: another run holds ${workflowId}` : failureDetail(e, 'verify').message;
+      return { ...image, ok: false, files: [], unrestorable: [], chainProblems: [], error };
+    }
+  }
 }
 
 export async function deleteBackup(input: DeleteInput): Promise<DeleteResult> {

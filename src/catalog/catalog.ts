@@ -46,6 +46,11 @@ export interface ImageCatalog {
   pool: string;
   image: string;
   circles: Circle[];
+  /**
+   * Snapshots of points this destination removed (pruned circles, deleted points) that may still
+   * be on the cluster: still ours to delete under retention, though no longer points.
+   */
+  retiredSnapshots?: string[];
 }
 
 export interface ClusterIdentity {
@@ -120,9 +125,12 @@ export class Catalog {
   /** Catalog entry first, files second: see the module comment. */
   async removeCircle(r: ImageRef, circle: string): Promise<void> {
     const c = await this.load(r);
-    const before = c.circles.length;
-    c.circles = c.circles.filter((x) => x.name !== circle);
-    if (c.circles.length !== before) await this.save(c);
+    const gone = c.circles.find((x) => x.name === circle);
+    if (gone) {
+      c.circles = c.circles.filter((x) => x !== gone);
+      retire(c, gone.points);
+      await this.save(c);
+    }
     await rm(this.circleDir(r, circle), { recursive: true, force: true });
     await fsyncDir(this.imageDir(r));
   }
@@ -134,6 +142,7 @@ export class Catalog {
     const last = circ?.points.at(-1);
     if (!circ || !last) return undefined;
     circ.points.pop();
+    retire(c, [last]);
     if (circ.points.length === 0) c.circles = c.circles.filter((x) => x !== circ);
     await this.save(c);
     await rm(this.pointPath(r, last), { force: true });
@@ -186,6 +195,10 @@ export class Catalog {
     }
     return out.sort((a, b) => `${a.pool}/${a.image}`.localeCompare(`${b.pool}/${b.image}`));
   }
+}
+
+function retire(c: ImageCatalog, points: Point[]): void {
+  c.retiredSnapshots = [...new Set([...(c.retiredSnapshots ?? []), ...points.map((p) => p.snapshot)])].sort();
 }
 
 export function newestPoint(c: ImageCatalog): { circle: Circle; point: Point } | undefined {

@@ -43,7 +43,7 @@ export interface ImageFacts extends ImageRef {
   /** Bytes written since the newest snapshot (`rbd du` of the head): the incremental's estimate. */
   changedBytes: number;
   ourSnapshots: string[];
-  newest?: { circle: string; snapshot: string; backupName: string; circleDirExists: boolean; diffsInCircle: number };
+  newest?: { circle: string; snapshot: string; backupName: string; circleDirExists: boolean; diffsInCircle: number; filesIntact?: boolean };
 }
 
 export interface PlanResult {
@@ -86,7 +86,8 @@ export interface ExportResult {
 }
 
 export interface ImageResult extends ImageRef {
-  status: 'ok' | 'failed' | 'busy' | 'skipped';
+  /** not-scheduled: the weekday rule had nothing for it; it does not count against the run. */
+  status: 'ok' | 'failed' | 'busy' | 'skipped' | 'not-scheduled';
   type?: BackupType;
   reason?: string;
   snapshot?: string;

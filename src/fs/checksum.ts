@@ -14,6 +14,7 @@ export async function sha256Stream(stream: Readable, progress?: (bytes: number) 
   return { sha256: h.digest('hex'), bytes };
 }
 
-export function sha256File(file: string, progress?: (bytes: number) => void): Promise<{ sha256: string; bytes: number }> {
-  return sha256Stream(createReadStream(file, { highWaterMark: 4 * 1024 * 1024 }), progress);
+/** `signal` aborts the read: a cancelled or timed-out activity must not keep hashing. */
+export function sha256File(file: string, progress?: (bytes: number) => void, signal?: AbortSignal): Promise<{ sha256: string; bytes: number }> {
+  return sha256Stream(createReadStream(file, { highWaterMark: 4 * 1024 * 1024, ...(signal ? { signal } : {}) }), progress);
 }

@@ -12,16 +12,22 @@ export interface SnapshotRetention {
   cataloged: string[];
   /** Snapshot of the newest cataloged point. */
   base?: string;
+  /** This run's snapshot when its export failed: ours for certain, and never a base. */
+  failed?: string;
   retain: number;
 }
 
-/** Oldest first; only our snapshots; a snapshot no export succeeded from is never kept as a base. */
+/**
+ * Oldest first. Only snapshots this destination's catalog records, plus this run's failed one,
+ * are candidates: a prefixed snapshot the catalog does not know may belong to another destination
+ * (or to the real catalog behind an unmounted backup disk) and is left alone.
+ */
 export function snapshotsToDelete(r: SnapshotRetention): string[] {
   const ours = r.clusterSnapshots.filter(isOurSnapshot).sort();
   const good = ours.filter((s) => r.cataloged.includes(s));
   const keep = new Set(good.slice(Math.max(0, good.length - r.retain)));
   if (r.base) keep.add(r.base);
-  return ours.filter((s) => !keep.has(s));
+  return ours.filter((s) => !keep.has(s) && (r.cataloged.includes(s) || s === r.failed));
 }
 
 /** Circles oldest first by name (names are snapshot names, so they sort by time). */

@@ -52,6 +52,7 @@ export function decideType(rule: TypeRule, sel: Pick<ImageSelection, 'backupType
     return { type: 'full', reason: `base snapshot ${newest.snapshot} is gone from the cluster: full` };
   }
   if (!newest.circleDirExists) return { type: 'full', reason: `circle directory ${newest.circle} is gone: full` };
+  if (newest.filesIntact === false) return { type: 'full', reason: `a file of circle ${newest.circle} is missing or has the wrong size: full` };
   const max = sel.maxIncremental ?? rule.maxIncremental;
   if (max > 0 && newest.diffsInCircle >= max) {
     return { type: 'full', reason: `circle ${newest.circle} already holds ${newest.diffsInCircle} of ${max} incrementals: full` };

@@ -3,7 +3,8 @@
  * conf/keyring/id passed explicitly on every call, JSON output parsed into types, and failures
  * raised as RbdError carrying the command, exit code and stderr so reports can say why.
  */
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
+import { sha256Stream } from '../fs/checksum.js';
 import { checkName, type ImageRef } from '../names/names.js';
 
 export interface ClusterAccess {
@@ -19,9 +20,11 @@ export class RbdError extends Error {
   constructor(
     readonly command: string,
     readonly exitCode: number | undefined,
-    readonly stderr: string,
+    public stderr: string,
   ) {
     super(`${command} failed (exit ${exitCode ?? 'signal'}): ${lastLine(stderr) || 'no stderr'}`);
+    // Bounded: 2,000 images' failures must still fit a Temporal payload (2 MiB).
+    if (stderr.length > STDERR_KEEP) this.stderr = '…' + stderr.slice(-STDERR_KEEP);
   }
   /** errno names from rbd's messages: "(2) No such file or directory" → 2. */
   get errno(): number | undefined {
@@ -30,6 +33,7 @@ export class RbdError extends Error {
   }
 }
 
+const STDERR_KEEP = 4096;
 export const ENOENT = 2;
 export const EEXIST = 17;
 
@@ -90,7 +94,8 @@ export class Rbd {
       maxBuffer: 64 * 1024 * 1024,
     });
     if (r.failed) {
-      const stderr = r.stderr || (r.isCanceled ? 'cancelled' : r.message);
+      // execa's own message holds the full argv (conf/keyring paths): never pass it on.
+      const stderr = r.stderr || (r.isCanceled ? 'cancelled' : r.timedOut ? 'timed out' : r.signal ? `killed by ${r.signal}` : 'failed without stderr');
       throw new RbdError(this.describe(bin, args), r.exitCode, String(stderr));
     }
     return String(r.stdout);
@@ -168,12 +173,16 @@ export class Rbd {
   importDiff(file: string, r: ImageRef, signal?: AbortSignal): Promise<string> {
     return this.run('rbd', ['import-diff', '--no-progress', file, spec(r)], signal);
   }
-  /** `rbd export SPEC -` piped out, for checksums of a live snapshot without a temp file. */
-  exportStream(r: ImageRef, snap: string, signal?: AbortSignal): ResultPromise<{ buffer: false; stdout: 'pipe' }> {
-    return execa('rbd', [...this.common(), 'export', '--no-progress', spec(r, snap), '-'], {
-      buffer: false,
-      stdout: 'pipe',
-      cancelSignal: signal,
-    } as { buffer: false; stdout: 'pipe' });
+  snapRollback(r: ImageRef, snap: string, signal?: AbortSignal): Promise<string> {
+    return this.run('rbd', ['snap', 'rollback', '--no-progress', spec(r, snap)], signal);
+  }
+
+  /** sha256 of `rbd export SPEC -` (a snapshot, or the head when `snap` is empty), streamed. */
+  async sha256(r: ImageRef, snap: string, signal?: AbortSignal, progress?: (bytes: number) => void): Promise<string> {
+    const args = ['export', '--no-progress', spec(r, snap), '-'];
+    const child = execa('rbd', [...this.common(), ...args], { buffer: { stdout: false, stderr: true }, cancelSignal: signal, reject: false, stdin: 'ignore' });
+    const [sum, res] = await Promise.all([sha256Stream(child.stdout, progress), child]);
+    if (res.failed) throw new RbdError(this.describe('rbd', args), res.exitCode, String(res.stderr || 'failed without stderr'));
+    return sum.sha256;
   }
 }

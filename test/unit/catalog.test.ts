@@ -213,6 +213,7 @@ describe('Catalog on disk', () => {
     assert.deepEqual(allFiles(cat.imageDir(IMG)), ['catalog.json', `${snap(3)}/${fullFileName(snap(3))}`]);
     await cat.removeCircle(IMG, 'rbdbackup-20000101T000000Z');
     assert.deepEqual((await cat.load(IMG)).circles.map((x) => x.name), [snap(3)], 'removing an unknown circle is a no-op');
+    assert.deepEqual((await cat.load(IMG)).retiredSnapshots, [snap(1), snap(2)], 'its snapshots stay ours to delete');
   });
 
   test('removeNewestPoint removes the last point and its file; an emptied circle goes entirely', async () => {
@@ -225,6 +226,7 @@ describe('Catalog on disk', () => {
     ]);
     assert.deepEqual(await cat.removeNewestPoint(IMG, snap(1)), diff);
     assert.deepEqual((await cat.load(IMG)).circles[0]!.points, [full]);
+    assert.deepEqual((await cat.load(IMG)).retiredSnapshots, [snap(2)]);
     assert.equal(existsSync(cat.pointPath(IMG, diff)), false);
     assert.equal(existsSync(cat.pointPath(IMG, full)), true);
 

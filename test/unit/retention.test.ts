@@ -54,23 +54,33 @@ describe('snapshotsToDelete', () => {
     },
     {
       name: 'chain safety: a newer snapshot whose export failed is deleted, the older base kept',
-      r: { clusterSnapshots: [S1, S2, S3], cataloged: [S1, S2], base: S2, retain: 1 },
+      r: { clusterSnapshots: [S1, S2, S3], cataloged: [S1, S2], base: S2, failed: S3, retain: 1 },
       want: [S1, S3],
     },
     {
       name: 'chain safety with room to spare: the failed newest is still deleted',
-      r: { clusterSnapshots: [S1, S2, S3], cataloged: [S1, S2], base: S2, retain: 5 },
+      r: { clusterSnapshots: [S1, S2, S3], cataloged: [S1, S2], base: S2, failed: S3, retain: 5 },
       want: [S3],
     },
     {
-      name: 'failed exports do not count towards retain',
-      r: { clusterSnapshots: [S1, S2, S3, S4, S5], cataloged: [S1, S3], base: S3, retain: 2 },
-      want: [S2, S4, S5],
+      name: 'a failed export does not count towards retain',
+      r: { clusterSnapshots: [S1, S3, S5], cataloged: [S1, S3], base: S3, failed: S5, retain: 2 },
+      want: [S5],
     },
     {
-      name: 'no catalog at all: every one of our snapshots goes, foreign stays',
+      name: 'no catalog (new or unmounted destination): prefixed snapshots it does not record stay',
       r: { clusterSnapshots: ['keep-me', S1, S2], cataloged: [], retain: 3 },
-      want: [S1, S2],
+      want: [],
+    },
+    {
+      name: 'no catalog and a failed first full: only that run\'s snapshot goes',
+      r: { clusterSnapshots: [S1, S2], cataloged: [], failed: S2, retain: 1 },
+      want: [S2],
+    },
+    {
+      name: 'snapshots of another destination (not in this catalog) are never deleted',
+      r: { clusterSnapshots: [S1, S2, S3, S4], cataloged: [S2, S4], base: S4, retain: 1 },
+      want: [S2],
     },
     {
       name: 'cataloged snapshots already gone from the cluster are not reported',

@@ -44,6 +44,8 @@ describe('decideType', () => {
   const noBase: Facts = { ourSnapshots: [SNAP] };
   const baseGone: Facts = { ...healthy(), ourSnapshots: ['rbdbackup-20261122T010000Z'] };
   const circleGone: Facts = { ...healthy(), newest: { ...healthy().newest!, circleDirExists: false } };
+  const filesBroken: Facts = { ...healthy(), newest: { ...healthy().newest!, filesIntact: false } };
+  const filesOk: Facts = { ...healthy(), newest: { ...healthy().newest!, filesIntact: true } };
 
   type Sel = Pick<ImageSelection, 'backupType' | 'maxIncremental'>;
   const cases: { name: string; rule: TypeRule; sel: Sel; facts: Facts; want: 'full' | 'incr' | 'none'; reason: RegExp }[] = [
@@ -59,6 +61,8 @@ describe('decideType', () => {
     { name: 'no recorded base and no snapshots at all: full', rule: rule(1), sel: {}, facts: { ourSnapshots: [] }, want: 'full', reason: /no recorded base/ },
     { name: 'base snapshot gone from the cluster: full', rule: rule(1), sel: {}, facts: baseGone, want: 'full', reason: new RegExp(`${SNAP} is gone from the cluster`) },
     { name: 'circle directory gone: full', rule: rule(1), sel: {}, facts: circleGone, want: 'full', reason: new RegExp(`circle directory ${CIRCLE} is gone`) },
+    { name: 'a chain file missing or truncated: full', rule: rule(1), sel: {}, facts: filesBroken, want: 'full', reason: /missing or has the wrong size/ },
+    { name: 'chain files intact: incremental', rule: rule(1), sel: {}, facts: filesOk, want: 'incr', reason: /incremental day/ },
     { name: 'circle one below the max: incr', rule: rule(1, 6), sel: {}, facts: healthy(5), want: 'incr', reason: /incremental day/ },
     { name: 'circle exactly at the max: full', rule: rule(1, 6), sel: {}, facts: healthy(6), want: 'full', reason: /already holds 6 of 6/ },
     { name: 'circle above the max: full', rule: rule(1, 6), sel: {}, facts: healthy(9), want: 'full', reason: /already holds 9 of 6/ },
