@@ -27,6 +27,7 @@ function fakeActivities(): Activities {
         facts: input.images.map((s: { pool: string; image: string }, i: number) => ({ pool: s.pool, image: s.image, sizeBytes: 1e9, usedBytes: 1e6 + i, changedBytes: 0, ourSnapshots: [] })),
         missing: [],
       }) satisfies PlanResult,
+    recordCluster: async () => undefined,
     createSnapshot: async () => undefined,
     exportPoint: async (p: ImagePlan) => ({ file: `${p.circle}/${p.snapshot}.full`, bytes: 1, sha256: '0'.repeat(64), startedAt: p.runTime, finishedAt: p.runTime }),
     pruneSnapshots: async () => ({ deleted: [], errors: [] }),
