@@ -14,6 +14,8 @@ export function resolvePoint(c: ImageCatalog, at: string): Resolution {
   if (exact.length === 1) return { circle: exact[0]!.circle, index: exact[0]!.index };
   if (exact.length > 1) return { error: `point ${at} is ambiguous (${exact.length} matches)` };
   if (/^\d{4}-\d{2}-\d{2}T/.test(at) && !Number.isNaN(Date.parse(at))) {
+    // Without a zone, Date.parse would use the worker's local time: ambiguous, so refused.
+    if (!/(Z|[+-]\d{2}:?\d{2})$/.test(at)) return { error: `${at} has no time zone: end it with Z or an offset like +01:00` };
     // Date.parse rolls 02-30 over to 03-02; an impossible day is an error, not another point.
     const [y, m, d] = at.slice(0, 10).split('-').map(Number) as [number, number, number];
     if (new Date(Date.UTC(y, m - 1, d)).getUTCDate() !== d) return { error: `${at} is not a calendar date` };

@@ -156,9 +156,6 @@ export class Rbd {
   remove(r: ImageRef): Promise<string> {
     return this.run('rbd', ['rm', '--no-progress', spec(r)]);
   }
-  create(r: ImageRef, sizeBytes: number): Promise<string> {
-    return this.run('rbd', ['create', '--size', `${Math.ceil(sizeBytes / 1048576)}M`, spec(r)]);
-  }
 
   /** Long-running transfers return the child so the caller can heartbeat and cancel. */
   exportFull(r: ImageRef, snap: string, file: string, signal?: AbortSignal): Promise<string> {

@@ -12,13 +12,17 @@ import { temporal } from '../harness/env.js';
 import { createWorkerSet } from '../../worker/worker.js';
 import { configSchema } from '../../src/config/config.js';
 import type { Activities } from '../../activities/index.js';
+import type { BackupActivities } from '../../activities/backup.js';
 import type { BackupReport, BackupRunInput, ImagePlan, PlanResult } from '../../src/contract/backup.js';
 import { BATCH_SIZE } from '../../workflows/backup-run.js';
 
 const IMAGES = 2000;
 
+/** Typed against the real backup activities, so a new step cannot be missing from the fake. */
+type Fakes = { [K in keyof BackupActivities]: (...args: never[]) => Promise<unknown> };
+
 function fakeActivities(): Activities {
-  return {
+  const fakes: Fakes = {
     planRun: async (input: BackupRunInput) =>
       ({
         clusterDir: '/fake',
@@ -33,7 +37,8 @@ function fakeActivities(): Activities {
     pruneSnapshots: async () => ({ deleted: [], errors: [] }),
     pruneCircles: async () => ({ pruned: [], swept: [] }),
     writeReport: async () => '/fake/report.json',
-  } as unknown as Activities;
+  };
+  return fakes as unknown as Activities;
 }
 
 test(`a run over ${IMAGES} images stays far below Temporal's history limits (fake activities)`, { timeout: 900_000 }, async (t) => {

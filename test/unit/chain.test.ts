@@ -119,6 +119,12 @@ describe('resolvePoint', () => {
     assertError(resolvePoint(empty, '2099-01-01T00:00:00Z'), /no point of rbd\/vm-1 at or before 2099-01-01T00:00:00Z/);
   });
 
+  test('an instant without a time zone is refused rather than read in the worker\'s local time', () => {
+    const late: Circle = { name: snap(1), points: [pt(snap(1), 1, undefined, { runTime: '2026-03-01T12:00:00.000Z' })] };
+    assertError(resolvePoint(catalogOf([late]), '2026-03-02T00:00:00'), /has no time zone/);
+    assert.ok(!('error' in resolvePoint(catalogOf([late]), '2026-03-02T00:00:00+01:00')));
+  });
+
   test(
     'an impossible calendar date (30 February) is rejected, not rolled over into March',
     () => {
