@@ -28,6 +28,7 @@ import {
 } from '../src/contract/backup.js';
 import { RBD_BACKUP_IMAGES, RBD_BACKUP_KIND, RBD_BACKUP_NAME, SCHEDULED_START_TIME } from '../src/contract/search-attributes.js';
 import { compactUtc, imageKey, snapshotNameFor } from '../src/names/names.js';
+import { fitResults } from '../src/plan/report.js';
 import { checkSpace, chunk, decideType, estimateBytes, largestFirst, weekdayOf } from '../src/plan/schedule.js';
 import { imageBackup } from './image-backup.js';
 import { failureDetail } from './failure.js';
@@ -89,8 +90,9 @@ export async function backupRun(input: BackupRunInput): Promise<BackupReport> {
 
   const results: ImageResult[] = plan.missing.map((m) => ({ pool: m.pool, image: m.image, status: 'skipped', reason: m.reason }));
   const plans: ImagePlan[] = [];
+  const selections = new Map(input.images.map((s) => [imageKey(s), s]));
   for (const facts of plan.facts) {
-    const sel = input.images.find((s) => s.pool === facts.pool && s.image === facts.image)!;
+    const sel = selections.get(imageKey(facts))!;
     const d = decideType(rule, sel, facts);
     if (d.type === 'none') {
       results.push({ pool: facts.pool, image: facts.image, status: 'not-scheduled', reason: d.reason });
@@ -141,14 +143,14 @@ export async function backupRun(input: BackupRunInput): Promise<BackupReport> {
   const counted = results.filter((r) => r.status !== 'not-scheduled');
   const ok = counted.filter((r) => r.status === 'ok' && !r.cleanupErrors?.length).length;
   const status: BackupReport['status'] = counted.length === 0 ? 'nothing-scheduled' : ok === counted.length ? 'ok' : ok === 0 ? 'failed' : 'partial';
-  const final = report(status, results);
+  const final = report(status, fitResults(results));
   final.reportFile = await writeReport({ destination: policy.destination, report: final });
   return final;
 }
 
 /** Starts one imageBackup child per plan; an image whose mutex is held is reported busy. */
 export async function imageBatch(plans: ImagePlan[]): Promise<ImageResult[]> {
-  return Promise.all(
+  return fitResults(await Promise.all(
     plans.map(async (p): Promise<ImageResult> => {
       const workflowId = imageWorkflowId(p.cluster, p);
       try {
@@ -171,5 +173,5 @@ export async function imageBatch(plans: ImagePlan[]): Promise<ImageResult[]> {
         return { pool: p.pool, image: p.image, status: 'failed', error: failureDetail(e, 'image workflow') };
       }
     }),
-  );
+  ));
 }
