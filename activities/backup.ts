@@ -67,14 +67,15 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
 
 export function createBackupActivities(deps: BackupDeps) {
   const { rbd } = deps;
-  const log = (ref: Partial<ImageRef>, phase: string) => {
+  /** Every line carries the run (backup name), the workflow, the image and the phase. */
+  const log = (ref: Partial<ImageRef>, phase: string, run?: string) => {
     let workflowId: string | undefined;
     try {
       workflowId = Context.current().info.workflowExecution?.workflowId;
     } catch {
       workflowId = undefined;
     }
-    return deps.logger.child({ workflowId, image: ref.pool ? imageKey(ref as ImageRef) : undefined, phase });
+    return deps.logger.child({ run, workflowId, image: ref.pool ? imageKey(ref as ImageRef) : undefined, phase });
   };
 
   /** Read-only: planning writes nothing, so a refused run leaves the destination as it was. */
@@ -154,7 +155,7 @@ export function createBackupActivities(deps: BackupDeps) {
           return undefined;
         }
       }).finally(() => clearInterval(beat));
-      log({}, 'plan').info({ images: present.length, missing: missing.length, freeBytes }, 'planned');
+      log({}, 'plan', input.backupName).info({ images: present.length, missing: missing.length, freeBytes }, 'planned');
       return { clusterDir: catalog.root, fsid, freeBytes, facts: facts.filter((f): f is ImageFacts => !!f), missing };
     });
   }
@@ -193,7 +194,7 @@ export function createBackupActivities(deps: BackupDeps) {
     return true;
   }
 
-  async function createSnapshot(p: Pick<ImagePlan, 'pool' | 'image' | 'snapshot'>): Promise<void> {
+  async function createSnapshot(p: Pick<ImagePlan, 'pool' | 'image' | 'snapshot'> & { backupName?: string }): Promise<void> {
     return guard(async () => {
       try {
         await rbd.snapCreate(p, p.snapshot);
@@ -201,7 +202,7 @@ export function createBackupActivities(deps: BackupDeps) {
         // The name is derived from the run, so an existing one is this run's earlier attempt.
         if (!(e instanceof RbdError && e.errno === EEXIST)) throw e;
       }
-      log(p, 'snapshot').info({ snapshot: p.snapshot }, 'snapshot taken');
+      log(p, 'snapshot', p.backupName).info({ snapshot: p.snapshot }, 'snapshot taken');
     });
   }
 
@@ -209,7 +210,7 @@ export function createBackupActivities(deps: BackupDeps) {
     return guard(async () => {
       const catalog = new Catalog(p.destination, p.cluster);
       const ctx = Context.current();
-      const l = log(p, 'export');
+      const l = log(p, 'export', p.backupName);
       const current = await catalog.load(p);
       const existing = current.circles.flatMap((c) => c.points).find((x) => x.snapshot === p.snapshot);
       if (existing) {
@@ -276,6 +277,8 @@ export function createBackupActivities(deps: BackupDeps) {
     destination: string;
     retain: number;
     failed?: string;
+    /** The backup name, for the logs. */
+    run?: string;
   }
 
   /** One snapshot at a time: the deletion queue has one slot per worker, so trims never pile up. */
@@ -308,7 +311,7 @@ export function createBackupActivities(deps: BackupDeps) {
         fresh.retiredSnapshots = stillRetired;
         await catalog.save(fresh);
       }
-      if (deleted.length) log(r, 'snapshot-delete').info({ deleted, kept: base }, 'snapshots deleted');
+      if (deleted.length) log(r, 'snapshot-delete', r.run).info({ deleted, kept: base }, 'snapshots deleted');
       return { deleted, errors };
     });
   }
@@ -320,7 +323,7 @@ export function createBackupActivities(deps: BackupDeps) {
       const pruned = circlesToPrune(cat.circles.map((c) => c.name), r.retain);
       for (const c of pruned) await catalog.removeCircle(r, c);
       const swept = await catalog.sweepOrphans(r);
-      if (pruned.length || swept.length) log(r, 'prune').info({ pruned, swept }, 'circles pruned');
+      if (pruned.length || swept.length) log(r, 'prune', r.run).info({ pruned, swept }, 'circles pruned');
       return { pruned, swept };
     });
   }

@@ -45,7 +45,7 @@ export async function imageBackup(plan: ImagePlan): Promise<ImageResult> {
   if (plan.fromSnapshot) result.fromSnapshot = plan.fromSnapshot;
   const started = Date.now();
 
-  const retention = { cluster: plan.cluster, destination: plan.destination, pool: plan.pool, image: plan.image };
+  const retention = { cluster: plan.cluster, destination: plan.destination, pool: plan.pool, image: plan.image, run: plan.backupName };
   let step = 'snapshot';
   try {
     await main.createSnapshot(plan);
