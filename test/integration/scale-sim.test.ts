@@ -9,7 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { pino } from 'pino';
 import { temporal } from '../harness/env.js';
-import { createWorkerSet } from '../../worker/worker.js';
+import { createWorkerSet, installRuntimeLogger } from '../../worker/worker.js';
 import { configSchema } from '../../src/config/config.js';
 import type { Activities } from '../../activities/index.js';
 import type { BackupActivities } from '../../activities/backup.js';
@@ -48,6 +48,8 @@ test(`a run over ${IMAGES} images stays far below Temporal's history limits (fak
     backup: { destination: '/fake', concurrency: 100 },
     temporal: { address: temporal.address, task_queue: taskQueue },
   });
+  // The SDK's own INFO lines for 2,000 workflows would drown the suite's output.
+  installRuntimeLogger(pino({ level: 'warn' }, pino.destination(2)));
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
   const workers = await createWorkerSet({ config, logger: pino({ level: 'warn' }), connection: nativeConnection, activities: fakeActivities() });
   const running = workers.run();
