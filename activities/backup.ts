@@ -120,8 +120,9 @@ export function createBackupActivities(deps: BackupDeps) {
       checkName('backup', input.backupName);
       // Name conflicts before anything is written: a name taken by another run is bad input.
       for (const sel of input.images) {
-        const c = await catalog.load(sel);
-        for (const p of c.circles.flatMap((x) => x.points)) {
+        // An unreadable catalog is reported for its image by imageFacts below.
+        const c = await catalog.load(sel).catch(() => undefined);
+        for (const p of c?.circles.flatMap((x) => x.points) ?? []) {
           if (p.backupName === input.backupName && p.snapshot !== input.snapshot) {
             throw inputError(`backup name ${input.backupName} already exists for ${imageKey(sel)} (run ${p.workflowId})`);
           }
@@ -161,28 +162,28 @@ export function createBackupActivities(deps: BackupDeps) {
   }
 
   async function imageFacts(catalog: Catalog, sel: ImageRef): Promise<ImageFacts> {
-        const size = (await rbd.info(sel)).size;
-        const [usage, snaps, cat] = await Promise.all([rbd.usage(sel), rbd.snapshotNames(sel), catalog.load(sel)]);
-        const f: ImageFacts = {
-          pool: sel.pool,
-          image: sel.image,
-          sizeBytes: size,
-          usedBytes: usage.totalUsed,
-          changedBytes: usage.headUsed,
-          ourSnapshots: snaps,
-        };
-        const newest = newestPoint(cat);
-        if (newest) {
-          f.newest = {
-            circle: newest.circle.name,
-            snapshot: newest.point.snapshot,
-            backupName: newest.point.backupName,
-            circleDirExists: await exists(catalog.circleDir(sel, newest.circle.name)),
-            diffsInCircle: newest.circle.points.filter((p) => p.type === 'incr').length,
-            filesIntact: await filesIntact(catalog, sel, newest.circle.points),
-          };
-        }
-        return f;
+    const size = (await rbd.info(sel)).size;
+    const [usage, snaps, cat] = await Promise.all([rbd.usage(sel), rbd.snapshotNames(sel), catalog.load(sel)]);
+    const f: ImageFacts = {
+      pool: sel.pool,
+      image: sel.image,
+      sizeBytes: size,
+      usedBytes: usage.totalUsed,
+      changedBytes: usage.headUsed,
+      ourSnapshots: snaps,
+    };
+    const newest = newestPoint(cat);
+    if (newest) {
+      f.newest = {
+        circle: newest.circle.name,
+        snapshot: newest.point.snapshot,
+        backupName: newest.point.backupName,
+        circleDirExists: await exists(catalog.circleDir(sel, newest.circle.name)),
+        diffsInCircle: newest.circle.points.filter((p) => p.type === 'incr').length,
+        filesIntact: await filesIntact(catalog, sel, newest.circle.points),
+      };
+    }
+    return f;
   }
 
   /** Each file of the chain present with its recorded size: cheap, and enough to never extend a broken chain. */
@@ -242,7 +243,7 @@ export function createBackupActivities(deps: BackupDeps) {
         else await rbd.exportDiff(p, p.fromSnapshot!, p.snapshot, tmp, ctx.cancellationSignal);
         await fsyncFile(tmp);
         phase = 'checksum';
-        const sum = await sha256File(tmp, (b) => (hashed = b));
+        const sum = await sha256File(tmp, (b) => (hashed = b), ctx.cancellationSignal);
         await rename(tmp, final);
         await fsyncDir(dir);
         const finishedAt = new Date().toISOString();
