@@ -15,6 +15,7 @@ import { sha256File } from '../src/fs/checksum.js';
 import { INPUT_ERROR } from '../src/contract/backup.js';
 import {
   REFUSED,
+  TARGET_EXISTS,
   type ChainLink,
   type DeleteInput,
   type DeleteResult,
@@ -153,7 +154,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
   async function importFull(input: { target: ImageRef; link: ChainLink }): Promise<void> {
     return guard(async () => {
       if (Context.current().info.attempt === 1) {
-        if (await rbd.exists(input.target)) throw fail(REFUSED, `target image ${imageKey(input.target)} appeared while the restore was starting; not touching it`);
+        if (await rbd.exists(input.target)) throw fail(TARGET_EXISTS, `target image ${imageKey(input.target)} appeared while the restore was starting; not touching it`);
       } else await removeImage(input.target);
       await withHeartbeat({ step: 'import', file: input.link.file }, (signal) => rbd.importFull(input.link.path, input.target, signal));
       try {

@@ -7,6 +7,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import { INPUT_ERROR, imageWorkflowId } from '../src/contract/backup.js';
 import { RBD_BACKUP_IMAGES, RBD_BACKUP_KIND } from '../src/contract/search-attributes.js';
+import { TARGET_EXISTS } from '../src/contract/restore.js';
 import type {
   DeleteInput,
   DeleteResult,
@@ -40,10 +41,18 @@ async function restoreSteps(plan: RestorePlan, keepSnapshots: boolean): Promise<
     const sha256 = await transfer.finishRestore({ target: plan.target, keepSnapshots, snapshots: plan.chain.map((l) => l.snapshot) });
     return { sha256, applied };
   } catch (e) {
-    // Even when the restore was cancelled: no half-applied image is left behind.
-    await CancellationScope.nonCancellable(() => transfer.removeImage(plan.target));
+    // Even when the restore was cancelled: no half-applied image is left behind — unless the
+    // target turned out to be somebody else's, which is never ours to remove.
+    if (!isTargetExists(e)) await CancellationScope.nonCancellable(() => transfer.removeImage(plan.target));
     throw e;
   }
+}
+
+function isTargetExists(e: unknown): boolean {
+  for (let c: unknown = e; c instanceof Error; c = c.cause) {
+    if (c instanceof ApplicationFailure && c.type === TARGET_EXISTS) return true;
+  }
+  return false;
 }
 
 export async function restoreImage(input: RestoreInput): Promise<RestoreResult> {

@@ -88,3 +88,6 @@ export interface DeleteResult extends ImageRef {
 
 /** A restore or delete that would be unsafe: exit 1 with the reason, nothing changed. */
 export const REFUSED = 'Refused';
+
+/** The restore target is somebody else's image: refused, and never cleaned up by the restore. */
+export const TARGET_EXISTS = 'TargetExists';
