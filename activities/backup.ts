@@ -2,7 +2,7 @@
  * Side effects of the backup run, one exported function per step. Every step is idempotent: the
  * workflow may run any of them again after a crash or a timeout.
  */
-import { Context, ApplicationFailure, CancelledFailure } from '@temporalio/activity';
+import { Context, CancelledFailure } from '@temporalio/activity';
 import { mkdir, rm, rename, stat, statfs, copyFile, chmod } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -24,7 +24,7 @@ import {
   type ImageSelection,
   type PlanResult,
 } from '../src/contract/backup.js';
-import { guard } from './errors.js';
+import { guard, refuse, withHeartbeat, HEARTBEAT_MS } from './errors.js';
 
 export interface BackupDeps {
   rbd: Rbd;
@@ -45,11 +45,7 @@ export interface PlanInput {
   workflowId: string;
 }
 
-const HEARTBEAT_MS = 2000;
 
-function inputError(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ message, type: INPUT_ERROR, nonRetryable: true, details: [{ message }] });
-}
 
 /** Runs `fn` over `items` with at most `limit` in flight, keeping the input order in the output. */
 async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
@@ -83,7 +79,7 @@ export function createBackupActivities(deps: BackupDeps) {
     const fsid = await rbd.fsid();
     const recorded = await catalog.readIdentity();
     if (recorded && (recorded.name !== catalog.cluster || recorded.fsid !== fsid)) {
-      throw inputError(
+      throw refuse(INPUT_ERROR, 
         `${catalog.root}/cluster.json records cluster ${recorded.name} (fsid ${recorded.fsid}), but the live cluster is ${catalog.cluster} (fsid ${fsid}): refusing to mix backups`,
       );
     }
@@ -114,7 +110,7 @@ export function createBackupActivities(deps: BackupDeps) {
   async function planRun(input: PlanInput): Promise<PlanResult> {
     return guard(async () => {
       if (input.cluster !== deps.cluster) {
-        throw inputError(`run is for cluster ${input.cluster} but this worker serves cluster ${deps.cluster}`);
+        throw refuse(INPUT_ERROR, `run is for cluster ${input.cluster} but this worker serves cluster ${deps.cluster}`);
       }
       const catalog = new Catalog(input.policy.destination, input.cluster);
       checkName('backup', input.backupName);
@@ -124,11 +120,11 @@ export function createBackupActivities(deps: BackupDeps) {
         const c = await catalog.load(sel).catch(() => undefined);
         for (const p of c?.circles.flatMap((x) => x.points) ?? []) {
           if (p.backupName === input.backupName && p.snapshot !== input.snapshot) {
-            throw inputError(`backup name ${input.backupName} already exists for ${imageKey(sel)} (run ${p.workflowId})`);
+            throw refuse(INPUT_ERROR, `backup name ${input.backupName} already exists for ${imageKey(sel)} (run ${p.workflowId})`);
           }
           // Same instant, other name: the snapshot would be shared and the point not this run's.
           if (p.snapshot === input.snapshot && p.backupName !== input.backupName) {
-            throw inputError(`snapshot ${p.snapshot} of ${imageKey(sel)} belongs to backup ${p.backupName}; choose another --as-of`);
+            throw refuse(INPUT_ERROR, `snapshot ${p.snapshot} of ${imageKey(sel)} belongs to backup ${p.backupName}; choose another --as-of`);
           }
         }
       }
@@ -142,10 +138,8 @@ export function createBackupActivities(deps: BackupDeps) {
         missing.push({ pool: s.pool, image: s.image, reason: `pool ${s.pool} not found` });
         return false;
       });
-      const ctx = Context.current();
       let done = 0;
-      const beat = setInterval(() => ctx.heartbeat({ done }), HEARTBEAT_MS);
-      const facts = await mapLimit(present, 8, async (sel): Promise<ImageFacts | undefined> => {
+      const facts = await withHeartbeat(() => ({ planned: done }), () => mapLimit(present, 8, async (sel): Promise<ImageFacts | undefined> => {
         done++;
         try {
           return await imageFacts(catalog, sel);
@@ -155,7 +149,7 @@ export function createBackupActivities(deps: BackupDeps) {
           missing.push({ pool: sel.pool, image: sel.image, reason });
           return undefined;
         }
-      }).finally(() => clearInterval(beat));
+      }));
       log({}, 'plan', input.backupName).info({ images: present.length, missing: missing.length, freeBytes }, 'planned');
       return { clusterDir: catalog.root, fsid, freeBytes, facts: facts.filter((f): f is ImageFacts => !!f), missing };
     });
@@ -219,7 +213,7 @@ export function createBackupActivities(deps: BackupDeps) {
       }
       // The plan was made before this image's mutex was held: re-check it against the catalog now.
       const stale = staleness(current.circles.find((c) => c.name === p.circle), p);
-      if (stale) throw ApplicationFailure.create({ message: `plan for ${imageKey(p)} is stale: ${stale}; run again`, type: 'StalePlan', nonRetryable: true });
+      if (stale) throw refuse('StalePlan', `plan for ${imageKey(p)} is stale: ${stale}; run again`);
       const dir = catalog.circleDir(p, p.circle);
       const name = p.type === 'full' ? fullFileName(p.snapshot) : diffFileName(p.snapshot, p.fromSnapshot!);
       const final = within(dir, name);
@@ -232,12 +226,20 @@ export function createBackupActivities(deps: BackupDeps) {
       const startedAt = new Date().toISOString();
       let phase = 'export';
       let hashed = 0;
-      const beat = setInterval(() => {
-        void stat(tmp)
-          .then((s) => ctx.heartbeat({ phase, written: s.size, hashed }))
-          .catch(() => ctx.heartbeat({ phase, hashed }));
-      }, HEARTBEAT_MS);
+      let written = 0;
+      const sizer = setInterval(() => void stat(tmp).then((st) => (written = st.size), () => undefined), HEARTBEAT_MS);
       try {
+        return await withHeartbeat(() => ({ phase, written, hashed }), () => exportSteps());
+      } catch (e) {
+        await rm(tmp, { force: true });
+        if (ctx.cancellationSignal.aborted) throw new CancelledFailure('export cancelled; partial file removed');
+        l.error({ err: e instanceof RbdError ? { command: e.command, exitCode: e.exitCode, stderr: e.stderr } : String(e) }, 'export failed');
+        throw e;
+      } finally {
+        clearInterval(sizer);
+      }
+
+      async function exportSteps(): Promise<ExportResult> {
         l.info({ type: p.type, snapshot: p.snapshot, from: p.fromSnapshot, file: final }, 'export started');
         if (p.type === 'full') await rbd.exportFull(p, p.snapshot, tmp, ctx.cancellationSignal);
         else await rbd.exportDiff(p, p.fromSnapshot!, p.snapshot, tmp, ctx.cancellationSignal);
@@ -262,13 +264,6 @@ export function createBackupActivities(deps: BackupDeps) {
         await catalog.addPoint(p, p.circle, point);
         l.info({ bytes: sum.bytes, sha256: sum.sha256 }, 'export done');
         return { file: point.file, bytes: sum.bytes, sha256: sum.sha256, startedAt, finishedAt };
-      } catch (e) {
-        await rm(tmp, { force: true });
-        if (ctx.cancellationSignal.aborted) throw new CancelledFailure('export cancelled; partial file removed');
-        l.error({ err: e instanceof RbdError ? { command: e.command, exitCode: e.exitCode, stderr: e.stderr } : String(e) }, 'export failed');
-        throw e;
-      } finally {
-        clearInterval(beat);
       }
     });
   }

@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { RbdError } from '../src/rbd/rbd.js';
 import { InputError } from '../src/config/config.js';
 import { NameError } from '../src/names/names.js';
@@ -26,5 +26,28 @@ export async function guard<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (e) {
     throw toFailure(e);
+  }
+}
+
+/** A refusal that retrying cannot change (bad input, unsafe request): never retried. */
+export function refuse(type: string, message: string): ApplicationFailure {
+  return ApplicationFailure.create({ message, type, nonRetryable: true, details: [{ message }] });
+}
+
+export const HEARTBEAT_MS = 2000;
+
+/**
+ * Heartbeats every 2 s while `work` runs, so a dead worker is noticed and cancellation arrives.
+ * `details` is read at each beat, so long steps can report their progress.
+ */
+export async function withHeartbeat<T>(details: () => unknown, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const beat = () => ctx.heartbeat(details());
+  const t = setInterval(beat, HEARTBEAT_MS);
+  try {
+    beat();
+    return await work(ctx.cancellationSignal);
+  } finally {
+    clearInterval(t);
   }
 }

@@ -3,7 +3,7 @@
  * been checked against the catalog, the diff headers and every file's sha256. Each step can run
  * again after a crash: a half-done import is removed or rolled back and redone, never half-applied.
  */
-import { Context, ApplicationFailure } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { readdir, stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { Catalog, type Point } from '../src/catalog/catalog.js';
@@ -24,7 +24,7 @@ import {
   type RestoreInput,
   type RestorePlan,
 } from '../src/contract/restore.js';
-import { guard } from './errors.js';
+import { guard, refuse, withHeartbeat } from './errors.js';
 
 export interface RestoreDeps {
   rbd: Rbd;
@@ -32,26 +32,12 @@ export interface RestoreDeps {
   logger: Logger;
 }
 
-const fail = (type: string, message: string) => ApplicationFailure.create({ message, type, nonRetryable: true, details: [{ message }] });
-
-/** Heartbeats every 2 s while `work` runs, so a dead worker is noticed and cancellation arrives. */
-async function withHeartbeat<T>(details: Record<string, unknown>, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const ctx = Context.current();
-  const t = setInterval(() => ctx.heartbeat(details), 2000);
-  try {
-    ctx.heartbeat(details);
-    return await work(ctx.cancellationSignal);
-  } finally {
-    clearInterval(t);
-  }
-}
-
 export function createRestoreActivities(deps: RestoreDeps) {
   const { rbd } = deps;
   const log = (phase: string, image: ImageRef) => deps.logger.child({ phase, image: imageKey(image) });
 
   function checkCluster(cluster: string) {
-    if (cluster !== deps.cluster) throw fail(INPUT_ERROR, `request is for cluster ${cluster} but this worker serves ${deps.cluster}`);
+    if (cluster !== deps.cluster) throw refuse(INPUT_ERROR, `request is for cluster ${cluster} but this worker serves ${deps.cluster}`);
   }
 
   /** Every file of a chain: present, the recorded size and sha256, and diff headers that link up. */
@@ -94,22 +80,22 @@ export function createRestoreActivities(deps: RestoreDeps) {
       checkCluster(input.cluster);
       const catalog = new Catalog(input.destination, input.cluster);
       const c = await catalog.load(input.source);
-      if (c.circles.length === 0) throw fail(INPUT_ERROR, `no backups of ${imageKey(input.source)} under ${catalog.root}`);
+      if (c.circles.length === 0) throw refuse(INPUT_ERROR, `no backups of ${imageKey(input.source)} under ${catalog.root}`);
       const r = resolvePoint(c, input.at);
-      if ('error' in r) throw fail(INPUT_ERROR, r.error);
+      if ('error' in r) throw refuse(INPUT_ERROR, r.error);
       const broken = chainProblems(r.circle, r.index);
-      if (broken.length) throw fail(REFUSED, `catalog chain of ${imageKey(input.source)} is broken: ${broken.join('; ')}`);
+      if (broken.length) throw refuse(REFUSED, `catalog chain of ${imageKey(input.source)} is broken: ${broken.join('; ')}`);
       const points = r.circle.points.slice(0, r.index + 1);
       const { links, problems } = await checkLinks(catalog, input.source, points);
       if (problems.length) {
         const first = problems[0]!;
-        throw fail(REFUSED, `refusing to restore ${imageKey(input.source)} at ${input.at}: ${first.file} is ${first.status}${first.detail ? ` (${first.detail})` : ''}`);
+        throw refuse(REFUSED, `refusing to restore ${imageKey(input.source)} at ${input.at}: ${first.file} is ${first.status}${first.detail ? ` (${first.detail})` : ''}`);
       }
       const pools = await rbd.pools();
       const point = points.at(-1)!;
       let target = input.target;
       if (target) {
-        if (!pools.includes(target.pool)) throw fail(INPUT_ERROR, `target pool ${target.pool} not found`);
+        if (!pools.includes(target.pool)) throw refuse(INPUT_ERROR, `target pool ${target.pool} not found`);
       } else {
         // A fresh name beside the source; a suffix until it is free, so it can never collide.
         const base = `${input.source.image}-restore-${compactUtc(new Date(point.runTime))}`.slice(0, 240);
@@ -118,7 +104,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
       }
       checkName('image', target.image);
       const targetExists = await rbd.exists(target);
-      if (targetExists && !input.force) throw fail(INPUT_ERROR, `target image ${imageKey(target)} exists; add --force to replace it`);
+      if (targetExists && !input.force) throw refuse(INPUT_ERROR, `target image ${imageKey(target)} exists; add --force to replace it`);
       log('restore-plan', input.source).info({ target: imageKey(target), point: point.snapshot, links: links.length }, 'chain verified');
       return {
         cluster: input.cluster,
@@ -134,7 +120,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
 
   async function removeImage(target: ImageRef): Promise<boolean> {
     return guard(() =>
-      withHeartbeat({ step: 'remove', image: imageKey(target) }, async (signal) => {
+      withHeartbeat(() => ({ step: 'remove', image: imageKey(target) }), async (signal) => {
         if (!(await rbd.exists(target))) return false;
         await rbd.run('rbd', ['snap', 'purge', '--no-progress', `${target.pool}/${target.image}`], signal);
         try {
@@ -154,9 +140,9 @@ export function createRestoreActivities(deps: RestoreDeps) {
   async function importFull(input: { target: ImageRef; link: ChainLink }): Promise<void> {
     return guard(async () => {
       if (Context.current().info.attempt === 1) {
-        if (await rbd.exists(input.target)) throw fail(TARGET_EXISTS, `target image ${imageKey(input.target)} appeared while the restore was starting; not touching it`);
+        if (await rbd.exists(input.target)) throw refuse(TARGET_EXISTS, `target image ${imageKey(input.target)} appeared while the restore was starting; not touching it`);
       } else await removeImage(input.target);
-      await withHeartbeat({ step: 'import', file: input.link.file }, (signal) => rbd.importFull(input.link.path, input.target, signal));
+      await withHeartbeat(() => ({ step: 'import', file: input.link.file }), (signal) => rbd.importFull(input.link.path, input.target, signal));
       try {
         await rbd.snapCreate(input.target, input.link.snapshot);
       } catch (e) {
@@ -172,12 +158,12 @@ export function createRestoreActivities(deps: RestoreDeps) {
       const snaps = await rbd.snapshotNames(input.target);
       if (snaps.includes(input.link.snapshot)) return 'already';
       if (!input.link.fromSnapshot || !snaps.includes(input.link.fromSnapshot)) {
-        throw fail(REFUSED, `${imageKey(input.target)} lacks ${input.link.fromSnapshot}, the start of ${input.link.file}`);
+        throw refuse(REFUSED, `${imageKey(input.target)} lacks ${input.link.fromSnapshot}, the start of ${input.link.file}`);
       }
       if (Context.current().info.attempt > 1) {
-        await withHeartbeat({ step: 'rollback' }, (signal) => rbd.snapRollback(input.target, input.link.fromSnapshot!, signal));
+        await withHeartbeat(() => ({ step: 'rollback' }), (signal) => rbd.snapRollback(input.target, input.link.fromSnapshot!, signal));
       }
-      await withHeartbeat({ step: 'import-diff', file: input.link.file }, (signal) => rbd.importDiff(input.link.path, input.target, signal));
+      await withHeartbeat(() => ({ step: 'import-diff', file: input.link.file }), (signal) => rbd.importDiff(input.link.path, input.target, signal));
       log('restore-diff', input.target).info({ file: input.link.file }, 'diff applied');
       return 'applied';
     });
@@ -195,7 +181,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
 
   /** sha256 of `rbd export SPEC -`: what the image or snapshot holds, byte for byte. */
   function imageSha256(ref: ImageRef, snapshot?: string): Promise<string> {
-    return withHeartbeat({ step: 'checksum', image: imageKey(ref) }, (signal) => rbd.sha256(ref, snapshot ?? '', signal));
+    return withHeartbeat(() => ({ step: 'checksum', image: imageKey(ref) }), (signal) => rbd.sha256(ref, snapshot ?? '', signal));
   }
 
   /** null when the snapshot (or the image) is gone; any other failure is an error, not "gone". */
@@ -251,7 +237,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
       const result: DeleteResult = { ...input.image, removed: { circle: '', files: [], points: [] } };
       if (input.circle) {
         const circle = c.circles.find((x) => x.name === input.circle);
-        if (!circle) throw fail(INPUT_ERROR, `no circle ${input.circle} for ${imageKey(input.image)}`);
+        if (!circle) throw refuse(INPUT_ERROR, `no circle ${input.circle} for ${imageKey(input.image)}`);
         await catalog.removeCircle(input.image, circle.name);
         result.removed = { circle: circle.name, files: circle.points.map((p) => p.file), points: circle.points.map((p) => p.backupName) };
         return result;
@@ -260,10 +246,10 @@ export function createRestoreActivities(deps: RestoreDeps) {
       // Exact names only: deleting "the newest point before an instant" is too easy to get wrong.
       const named = c.circles.some((x) => x.points.some((p) => p.backupName === at || p.snapshot === at));
       const r = named ? resolvePoint(c, at) : { error: `no point named ${at} for ${imageKey(input.image)}` };
-      if ('error' in r) throw fail(INPUT_ERROR, r.error);
+      if ('error' in r) throw refuse(INPUT_ERROR, r.error);
       if (r.index !== r.circle.points.length - 1) {
         const later = r.circle.points.slice(r.index + 1).map((p) => p.backupName);
-        throw fail(REFUSED, `point ${at} is not the newest of circle ${r.circle.name}: deleting it would break ${later.join(', ')}; delete those first or the whole circle`);
+        throw refuse(REFUSED, `point ${at} is not the newest of circle ${r.circle.name}: deleting it would break ${later.join(', ')}; delete those first or the whole circle`);
       }
       const removed = await catalog.removeNewestPoint(input.image, r.circle.name);
       result.removed = { circle: r.circle.name, files: removed ? [removed.file] : [], points: removed ? [removed.backupName] : [] };
