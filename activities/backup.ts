@@ -7,6 +7,10 @@ import { mkdir, rm, rename, stat, statfs, copyFile, chmod } from 'node:fs/promis
 import { dirname } from 'node:path';
 
 import type { Logger } from 'pino';
+import { policyOf, type Config } from '../src/config/config.js';
+import { catalogFor as catalogForConfig } from './access.js';
+import { loadImageList } from '../src/config/image-list.js';
+import { isOurSnapshot } from '../src/names/names.js';
 import { Catalog, diffFileName, fullFileName, newestPoint, type Point } from '../src/catalog/catalog.js';
 import { Rbd, RbdError, EEXIST, ENOENT } from '../src/rbd/rbd.js';
 import { checkName, imageKey, type ImageRef } from '../src/names/names.js';
@@ -15,7 +19,6 @@ import { sha256File } from '../src/fs/checksum.js';
 import { fsyncDir, fsyncFile, writeFileAtomic, within } from '../src/fs/atomic.js';
 import {
   INPUT_ERROR,
-  type BackupPolicy,
   type BackupReport,
   type ExportResult,
   type FailureDetail,
@@ -23,29 +26,30 @@ import {
   type ImagePlan,
   type ImageSelection,
   type PlanResult,
+  type ResolvedRun,
 } from '../src/contract/backup.js';
 import { guard, refuse, withHeartbeat, HEARTBEAT_MS } from './errors.js';
 
 export interface BackupDeps {
   rbd: Rbd;
-  /** The cluster this worker is configured for; a run for another cluster is refused. */
-  cluster: string;
-  conf: string;
-  keyring: string;
+  /**
+   * The worker's own config: the cluster it serves, its destinations, the keyring and the policy
+   * defaults. Workflow inputs may only pick among what it allows.
+   */
+  config: Config;
   logger: Logger;
 }
 
 export interface PlanInput {
   cluster: string;
-  policy: BackupPolicy;
+  /** Destination key. */
+  destination: string;
   images: ImageSelection[];
   backupName: string;
   /** This run's snapshot: the same name with the same snapshot is this run again, not a clash. */
   snapshot: string;
   workflowId: string;
 }
-
-
 
 /** Runs `fn` over `items` with at most `limit` in flight, keeping the input order in the output. */
 async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
@@ -62,7 +66,25 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
 }
 
 export function createBackupActivities(deps: BackupDeps) {
-  const { rbd } = deps;
+  const { rbd, config } = deps;
+  const served = config.cluster.name;
+
+  const catalogFor = (cluster: string, destination: string): Catalog => catalogForConfig(config, cluster, destination);
+
+  /** The run's policy and images, from this worker's config and list file, read now. */
+  async function resolveRun(input: { cluster: string; destination?: string; images?: ImageSelection[] }): Promise<ResolvedRun> {
+    return guard(async () => {
+      const key = input.destination ?? 'default';
+      catalogFor(input.cluster, key);
+      let images = input.images;
+      if (!images) {
+        if (!config.backup.list_file) throw refuse(INPUT_ERROR, 'no images: the run names none and this worker has no backup.list_file');
+        images = loadImageList(config.backup.list_file, served);
+        if (images.length === 0) throw refuse(INPUT_ERROR, `${config.backup.list_file}: the image list is empty`);
+      }
+      return { policy: policyOf(config, key), images };
+    });
+  }
   /** Every line carries the run (backup name), the workflow, the image and the phase. */
   const log = (ref: Partial<ImageRef>, phase: string, run?: string) => {
     let workflowId: string | undefined;
@@ -87,21 +109,22 @@ export function createBackupActivities(deps: BackupDeps) {
   }
 
   /** First run: records the cluster's identity and copies ceph.conf (and the keyring if asked). */
-  async function recordCluster(input: { cluster: string; policy: BackupPolicy; fsid: string }): Promise<void> {
+  async function recordCluster(input: { cluster: string; destination: string; fsid: string }): Promise<void> {
     return guard(async () => {
-      const catalog = new Catalog(input.policy.destination, input.cluster);
+      const catalog = catalogFor(input.cluster, input.destination);
       if (await catalog.readIdentity()) return;
-      await writeIdentity(catalog, input.policy, input.fsid);
+      await writeIdentity(catalog, input.fsid);
     });
   }
 
-  async function writeIdentity(catalog: Catalog, policy: BackupPolicy, fsid: string): Promise<void> {
+  async function writeIdentity(catalog: Catalog, fsid: string): Promise<void> {
     // Backups hold disk contents: only the backup user may read them.
     await mkdir(catalog.root, { recursive: true, mode: 0o700 });
-    await copyFile(deps.conf, within(catalog.root, 'ceph.conf'));
-    if (policy.copyKeyring) {
+    await copyFile(config.cluster.conf, within(catalog.root, 'ceph.conf'));
+    // Only the worker's own config can ask for the keyring: it is a secret, never a run's choice.
+    if (config.backup.copy_keyring) {
       const dest = within(catalog.root, 'keyring');
-      await copyFile(deps.keyring, dest);
+      await copyFile(config.cluster.keyring, dest);
       await chmod(dest, 0o600);
     }
     await catalog.writeIdentity({ format: 'rbd-backup/cluster@1', name: catalog.cluster, fsid, createdAt: new Date().toISOString() });
@@ -109,10 +132,7 @@ export function createBackupActivities(deps: BackupDeps) {
 
   async function planRun(input: PlanInput): Promise<PlanResult> {
     return guard(async () => {
-      if (input.cluster !== deps.cluster) {
-        throw refuse(INPUT_ERROR, `run is for cluster ${input.cluster} but this worker serves cluster ${deps.cluster}`);
-      }
-      const catalog = new Catalog(input.policy.destination, input.cluster);
+      const catalog = catalogFor(input.cluster, input.destination);
       checkName('backup', input.backupName);
       // Name conflicts before anything is written: a name taken by another run is bad input.
       for (const sel of input.images) {
@@ -164,7 +184,7 @@ export function createBackupActivities(deps: BackupDeps) {
       sizeBytes: size,
       usedBytes: usage.totalUsed,
       changedBytes: usage.headUsed,
-      ourSnapshots: snaps,
+      ourSnapshots: snaps.filter(isOurSnapshot),
     };
     const newest = newestPoint(cat);
     if (newest) {
@@ -203,7 +223,7 @@ export function createBackupActivities(deps: BackupDeps) {
 
   async function exportPoint(p: ImagePlan & { workflowId: string }): Promise<ExportResult> {
     return guard(async () => {
-      const catalog = new Catalog(p.destination, p.cluster);
+      const catalog = catalogFor(p.cluster, p.destination);
       const ctx = Context.current();
       const l = log(p, 'export', p.backupName);
       const current = await catalog.load(p);
@@ -220,9 +240,9 @@ export function createBackupActivities(deps: BackupDeps) {
       // Per attempt: an earlier attempt's rbd may still be running after a heartbeat timeout.
       const tmp = within(dir, `.${name}.partial-${ctx.info.attempt}`);
       await mkdir(dir, { recursive: true });
-      // rbd opens its output with O_EXCL: leftovers of an earlier attempt must go first.
+      // rbd opens its output with O_EXCL: this attempt's own leftover must go first. The final
+      // file is never removed here: an earlier attempt may be cataloguing it right now.
       await rm(tmp, { force: true });
-      await rm(final, { force: true });
       const startedAt = new Date().toISOString();
       let phase = 'export';
       let hashed = 0;
@@ -239,6 +259,11 @@ export function createBackupActivities(deps: BackupDeps) {
         clearInterval(sizer);
       }
 
+      /** Cancellation arrives with a heartbeat; each irreversible step checks it first. */
+      function stillWanted(step: string): void {
+        if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`export cancelled before ${step}`);
+      }
+
       async function exportSteps(): Promise<ExportResult> {
         l.info({ type: p.type, snapshot: p.snapshot, from: p.fromSnapshot, file: final }, 'export started');
         if (p.type === 'full') await rbd.exportFull(p, p.snapshot, tmp, ctx.cancellationSignal);
@@ -246,8 +271,21 @@ export function createBackupActivities(deps: BackupDeps) {
         await fsyncFile(tmp);
         phase = 'checksum';
         const sum = await sha256File(tmp, (b) => (hashed = b), ctx.cancellationSignal);
+        stillWanted('rename');
+        // Another attempt of this very export may have finished first: its point stands, and ours
+        // (the same snapshot, the same bytes) is dropped rather than renamed over a recorded file.
+        const done = (await catalog.load(p)).circles.flatMap((c) => c.points).find((x) => x.snapshot === p.snapshot);
+        if (done) {
+          await rm(tmp, { force: true });
+          return { file: done.file, bytes: done.bytes, sha256: done.sha256, startedAt: done.exportedAt, finishedAt: done.exportedAt };
+        }
         await rename(tmp, final);
         await fsyncDir(dir);
+        if (ctx.cancellationSignal.aborted) {
+          // Renamed by this attempt and recorded nowhere: ours to take back.
+          await rm(final, { force: true });
+          stillWanted('catalog write');
+        }
         const finishedAt = new Date().toISOString();
         const point: Point = {
           backupName: p.backupName,
@@ -270,6 +308,7 @@ export function createBackupActivities(deps: BackupDeps) {
 
   interface RetentionInput extends ImageRef {
     cluster: string;
+    /** Destination key. */
     destination: string;
     retain: number;
     failed?: string;
@@ -280,7 +319,7 @@ export function createBackupActivities(deps: BackupDeps) {
   /** One snapshot at a time: the deletion queue has one slot per worker, so trims never pile up. */
   async function pruneSnapshots(r: RetentionInput): Promise<{ deleted: string[]; errors: FailureDetail[] }> {
     return guard(async () => {
-      const catalog = new Catalog(r.destination, r.cluster);
+      const catalog = catalogFor(r.cluster, r.destination);
       const cat = await catalog.load(r);
       const retired = cat.retiredSnapshots ?? [];
       const cataloged = [...cat.circles.flatMap((c) => c.points.map((p) => p.snapshot)), ...retired];
@@ -314,7 +353,7 @@ export function createBackupActivities(deps: BackupDeps) {
 
   async function pruneCircles(r: RetentionInput): Promise<{ pruned: string[]; swept: string[] }> {
     return guard(async () => {
-      const catalog = new Catalog(r.destination, r.cluster);
+      const catalog = catalogFor(r.cluster, r.destination);
       const cat = await catalog.load(r);
       const pruned = circlesToPrune(cat.circles.map((c) => c.name), r.retain);
       for (const c of pruned) await catalog.removeCircle(r, c);
@@ -326,14 +365,14 @@ export function createBackupActivities(deps: BackupDeps) {
 
   async function writeReport(input: { destination: string; report: BackupReport }): Promise<string> {
     return guard(async () => {
-      const catalog = new Catalog(input.destination, input.report.cluster);
+      const catalog = catalogFor(input.report.cluster, input.destination);
       const file = catalog.reportPath(input.report.backupName);
       await writeFileAtomic(file, JSON.stringify({ ...input.report, reportFile: file }, null, 2) + '\n');
       return file;
     });
   }
 
-  return { planRun, recordCluster, createSnapshot, exportPoint, pruneSnapshots, pruneCircles, writeReport };
+  return { resolveRun, planRun, recordCluster, createSnapshot, exportPoint, pruneSnapshots, pruneCircles, writeReport };
 }
 
 /** Why a planned export no longer fits the catalog, or undefined when it does. */

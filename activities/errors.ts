@@ -1,22 +1,49 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { RbdError } from '../src/rbd/rbd.js';
-import { InputError } from '../src/config/config.js';
-import { NameError } from '../src/names/names.js';
+import { RbdError, ENOENT } from '../src/rbd/rbd.js';
 import { INPUT_ERROR, type FailureDetail } from '../src/contract/backup.js';
 
 /**
+ * errno values that no retry can heal: the disk is full or read-only, or we may not write there.
+ * Failing at once, with what to do, beats eight retries that end in the same message.
+ */
+const HOPELESS: Record<string, { errno: number; hint: string }> = {
+  ENOSPC: { errno: 28, hint: 'the backup destination is full: free space or grow it, then run again' },
+  EDQUOT: { errno: 122, hint: 'the backup destination is over its quota: free space, then run again' },
+  EROFS: { errno: 30, hint: 'the backup destination is read-only: check how it is mounted' },
+  EACCES: { errno: 13, hint: 'permission denied: the worker may not write there' },
+  EPERM: { errno: 1, hint: 'operation not permitted for the worker' },
+};
+
+/** Typed errors of our own modules that describe a state, not a hiccup: retrying changes nothing. */
+const STATE_ERRORS = new Set(['InputError', 'NameError', 'CatalogUnreadableError', 'UnsafePathError']);
+
+/**
  * Activity errors as Temporal failures: rbd's command, exit code and stderr travel as details so the
- * workflow can put them in the report; input problems are never retried.
+ * workflow can put them in the report; input problems and hopeless I/O are never retried, while
+ * timeouts and a cluster that does not answer are (the activity's retry policy bounds them).
  */
 export function toFailure(e: unknown): unknown {
   if (e instanceof ApplicationFailure) return e;
   if (e instanceof RbdError) {
     const d: FailureDetail = { message: e.message, command: e.command, stderr: e.stderr };
     if (e.exitCode !== undefined) d.exitCode = e.exitCode;
+    const hopeless = Object.entries(HOPELESS).find(([, v]) => v.errno === e.errno);
+    if (hopeless) {
+      d.message = `${e.message} (${hopeless[0]}: ${hopeless[1].hint})`;
+      return ApplicationFailure.create({ message: d.message, type: hopeless[0], nonRetryable: true, details: [d] });
+    }
+    // A missing image, snapshot or pool does not come back by waiting.
+    if (e.errno === ENOENT) return ApplicationFailure.create({ message: e.message, type: 'NotFound', nonRetryable: true, details: [d] });
     return ApplicationFailure.create({ message: e.message, type: 'RbdError', details: [d] });
   }
-  if (e instanceof InputError || e instanceof NameError) {
-    return ApplicationFailure.create({ message: e.message, type: INPUT_ERROR, nonRetryable: true, details: [{ message: e.message }] });
+  if (e instanceof Error && STATE_ERRORS.has(e.name)) {
+    const type = e.name === 'NameError' ? INPUT_ERROR : e.name;
+    return ApplicationFailure.create({ message: e.message, type, nonRetryable: true, details: [{ message: e.message }] });
+  }
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code && HOPELESS[code]) {
+    const message = `${(e as Error).message} (${HOPELESS[code]!.hint})`;
+    return ApplicationFailure.create({ message, type: code, nonRetryable: true, details: [{ message }] });
   }
   return e;
 }

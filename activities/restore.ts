@@ -6,7 +6,10 @@
 import { Context } from '@temporalio/activity';
 import { readdir, stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { Catalog, type Point } from '../src/catalog/catalog.js';
+import { createHash } from 'node:crypto';
+import type { Catalog, Point } from '../src/catalog/catalog.js';
+import type { Config } from '../src/config/config.js';
+import { catalogFor } from './access.js';
 import { Rbd, RbdError, EEXIST, ENOENT } from '../src/rbd/rbd.js';
 import { checkName, compactUtc, imageKey, type ImageRef } from '../src/names/names.js';
 import { chainProblems, resolvePoint, unrestorablePoints } from '../src/plan/chain.js';
@@ -15,6 +18,7 @@ import { sha256File } from '../src/fs/checksum.js';
 import { INPUT_ERROR } from '../src/contract/backup.js';
 import {
   REFUSED,
+  RESTORE_MARKER_KEY,
   TARGET_EXISTS,
   type ChainLink,
   type DeleteInput,
@@ -28,17 +32,44 @@ import { guard, refuse, withHeartbeat } from './errors.js';
 
 export interface RestoreDeps {
   rbd: Rbd;
-  cluster: string;
+  config: Config;
   logger: Logger;
 }
 
-export function createRestoreActivities(deps: RestoreDeps) {
-  const { rbd } = deps;
-  const log = (phase: string, image: ImageRef) => deps.logger.child({ phase, image: imageKey(image) });
+/** Names the staging image of one restore execution: nobody else can hold that name. */
+export function stagingFor(target: ImageRef, runId: string): ImageRef {
+  const tag = createHash('sha256').update(runId).digest('hex').slice(0, 12);
+  return { pool: target.pool, image: `${target.image.slice(0, 200)}-rbdbackup-restoring-${tag}` };
+}
 
-  function checkCluster(cluster: string) {
-    if (cluster !== deps.cluster) throw refuse(INPUT_ERROR, `request is for cluster ${cluster} but this worker serves ${deps.cluster}`);
-  }
+function execution(): { workflowId: string; runId: string } {
+  const e = Context.current().info.workflowExecution;
+  if (!e) throw new Error('restore activities run only inside a workflow');
+  return e;
+}
+
+/** What a restore writes into the images it creates, and checks before it removes one. */
+function markerOf(): string {
+  const { workflowId, runId } = execution();
+  return `${workflowId} ${runId}`;
+}
+
+interface ChainStep {
+  cluster: string;
+  destination?: string;
+  source: ImageRef;
+  target: ImageRef;
+  link: ChainLink;
+}
+
+export function createRestoreActivities(deps: RestoreDeps) {
+  const { rbd, config } = deps;
+  const log = (phase: string, image: ImageRef) => {
+    const workflowId = Context.current().info.workflowExecution?.workflowId;
+    return deps.logger.child({ phase, image: imageKey(image), workflowId });
+  };
+  const catalogOf = (input: { cluster: string; destination?: string | undefined }) => catalogFor(config, input.cluster, input.destination);
+  const staging = (target: ImageRef) => stagingFor(target, execution().runId);
 
   /** Every file of a chain: present, the recorded size and sha256, and diff headers that link up. */
   async function checkLinks(catalog: Catalog, ref: ImageRef, points: Point[]): Promise<{ links: ChainLink[]; problems: FileCheck[] }> {
@@ -46,7 +77,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
     const problems: FileCheck[] = [];
     for (const p of points) {
       const path = catalog.pointPath(ref, p);
-      links.push({ type: p.type, snapshot: p.snapshot, fromSnapshot: p.fromSnapshot, path, file: p.file, bytes: p.bytes, sha256: p.sha256 });
+      links.push({ type: p.type, snapshot: p.snapshot, fromSnapshot: p.fromSnapshot, file: p.file, bytes: p.bytes, sha256: p.sha256 });
       const s = await stat(path).catch(() => undefined);
       if (!s) {
         problems.push({ file: p.file, status: 'missing' });
@@ -77,8 +108,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
 
   async function planRestore(input: RestoreInput): Promise<RestorePlan> {
     return guard(async () => {
-      checkCluster(input.cluster);
-      const catalog = new Catalog(input.destination, input.cluster);
+      const catalog = catalogOf(input);
       const c = await catalog.load(input.source);
       if (c.circles.length === 0) throw refuse(INPUT_ERROR, `no backups of ${imageKey(input.source)} under ${catalog.root}`);
       const r = resolvePoint(c, input.at);
@@ -108,6 +138,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
       log('restore-plan', input.source).info({ target: imageKey(target), point: point.snapshot, links: links.length }, 'chain verified');
       return {
         cluster: input.cluster,
+        ...(input.destination ? { destination: input.destination } : {}),
         source: input.source,
         target,
         targetExists,
@@ -118,65 +149,106 @@ export function createRestoreActivities(deps: RestoreDeps) {
     });
   }
 
-  async function removeImage(target: ImageRef): Promise<boolean> {
-    return guard(() =>
-      withHeartbeat(() => ({ step: 'remove', image: imageKey(target) }), async (signal) => {
-        if (!(await rbd.exists(target))) return false;
-        await rbd.run('rbd', ['snap', 'purge', '--no-progress', `${target.pool}/${target.image}`], signal);
-        try {
-          await rbd.run('rbd', ['rm', '--no-progress', `${target.pool}/${target.image}`], signal);
-        } catch (e) {
-          if (!(e instanceof RbdError && e.errno === ENOENT)) throw e;
-        }
-        return true;
-      }),
-    );
+  /** snap purge + rm; false when the image was not there. */
+  async function removeImage(target: ImageRef, signal: AbortSignal): Promise<boolean> {
+    if (!(await rbd.exists(target))) return false;
+    await rbd.snapPurge(target, signal);
+    try {
+      await rbd.remove(target, signal);
+    } catch (e) {
+      if (!(e instanceof RbdError && e.errno === ENOENT)) throw e;
+    }
+    return true;
+  }
+
+  /** A point's file, resolved inside this worker's destination (never a path from the input). */
+  function fileOf(input: ChainStep): string {
+    return catalogOf(input).pointPath(input.source, input.link);
   }
 
   /**
-   * From scratch. On the first attempt the target must not exist (the plan checked, or --force
-   * removed it); on a retry an existing target is this restore's half-made image and goes first.
+   * From scratch into this execution's staging image: a leftover of an earlier attempt carries a
+   * name only this execution has, so it is ours and goes first.
    */
-  async function importFull(input: { target: ImageRef; link: ChainLink }): Promise<void> {
+  async function importFull(input: ChainStep): Promise<void> {
     return guard(async () => {
-      if (Context.current().info.attempt === 1) {
-        if (await rbd.exists(input.target)) throw refuse(TARGET_EXISTS, `target image ${imageKey(input.target)} appeared while the restore was starting; not touching it`);
-      } else await removeImage(input.target);
-      await withHeartbeat(() => ({ step: 'import', file: input.link.file }), (signal) => rbd.importFull(input.link.path, input.target, signal));
+      const stage = staging(input.target);
+      const file = fileOf(input);
+      await withHeartbeat(() => ({ step: 'import', file: input.link.file }), async (signal) => {
+        await removeImage(stage, signal);
+        await rbd.importFull(file, stage, signal);
+      });
+      await rbd.metaSet(stage, RESTORE_MARKER_KEY, markerOf());
       try {
-        await rbd.snapCreate(input.target, input.link.snapshot);
+        await rbd.snapCreate(stage, input.link.snapshot);
       } catch (e) {
         if (!(e instanceof RbdError && e.errno === EEXIST)) throw e;
       }
-      log('restore-import', input.target).info({ file: input.link.file }, 'full imported');
+      log('restore-import', stage).info({ file: input.link.file }, 'full imported');
     });
   }
 
   /** Done when the diff's end snapshot exists; an interrupted attempt is rolled back to its start. */
-  async function applyDiff(input: { target: ImageRef; link: ChainLink }): Promise<'applied' | 'already'> {
+  async function applyDiff(input: ChainStep): Promise<'applied' | 'already'> {
     return guard(async () => {
-      const snaps = await rbd.snapshotNames(input.target);
+      const stage = staging(input.target);
+      const snaps = await rbd.snapshotNames(stage);
       if (snaps.includes(input.link.snapshot)) return 'already';
       if (!input.link.fromSnapshot || !snaps.includes(input.link.fromSnapshot)) {
-        throw refuse(REFUSED, `${imageKey(input.target)} lacks ${input.link.fromSnapshot}, the start of ${input.link.file}`);
+        throw refuse(REFUSED, `${imageKey(stage)} lacks ${input.link.fromSnapshot}, the start of ${input.link.file}`);
       }
+      const file = fileOf(input);
       if (Context.current().info.attempt > 1) {
-        await withHeartbeat(() => ({ step: 'rollback' }), (signal) => rbd.snapRollback(input.target, input.link.fromSnapshot!, signal));
+        await withHeartbeat(() => ({ step: 'rollback' }), (signal) => rbd.snapRollback(stage, input.link.fromSnapshot!, signal));
       }
-      await withHeartbeat(() => ({ step: 'import-diff', file: input.link.file }), (signal) => rbd.importDiff(input.link.path, input.target, signal));
-      log('restore-diff', input.target).info({ file: input.link.file }, 'diff applied');
+      await withHeartbeat(() => ({ step: 'import-diff', file: input.link.file }), (signal) => rbd.importDiff(file, stage, signal));
+      log('restore-diff', stage).info({ file: input.link.file }, 'diff applied');
       return 'applied';
     });
   }
 
-  async function finishRestore(input: { target: ImageRef; keepSnapshots: boolean; snapshots: string[] }): Promise<string> {
+  /**
+   * Drops the chain's snapshots (unless kept), then renames the staging image to the target. The
+   * old target is removed only now, only with `force`, and only once the new image is complete.
+   */
+  async function finishRestore(input: { target: ImageRef; keepSnapshots: boolean; snapshots: string[]; force: boolean }): Promise<string> {
     return guard(async () => {
-      if (!input.keepSnapshots) {
-        const present = await rbd.snapshotNames(input.target);
-        for (const s of input.snapshots.filter((x) => present.includes(x))) await rbd.snapRemove(input.target, s);
+      const stage = staging(input.target);
+      const mine = markerOf();
+      if (await rbd.exists(stage)) {
+        if (!input.keepSnapshots) {
+          const present = await rbd.snapshotNames(stage);
+          for (const s of input.snapshots.filter((x) => present.includes(x))) await rbd.snapRemove(stage, s);
+        }
+        if (await rbd.exists(input.target)) {
+          if (!input.force) throw refuse(TARGET_EXISTS, `target image ${imageKey(input.target)} appeared while the restore ran; not touching it (the restored image is discarded)`);
+          await withHeartbeat(() => ({ step: 'replace', image: imageKey(input.target) }), (signal) => removeImage(input.target, signal));
+        }
+        await rbd.rename(stage, input.target);
+      } else if ((await rbd.exists(input.target).then((x) => (x ? rbd.metaGet(input.target, RESTORE_MARKER_KEY) : undefined))) !== mine) {
+        throw refuse(REFUSED, `staging image ${imageKey(stage)} is gone and ${imageKey(input.target)} is not this restore's`);
       }
+      log('restore-finish', input.target).info({ staging: imageKey(stage) }, 'restored image in place');
       return imageSha256(input.target);
     });
+  }
+
+  /**
+   * After a failure or cancellation, and for deep verify's scratch image: removes this execution's
+   * staging image, and the target only when this execution made it (its marker says so).
+   */
+  async function discardRestore(input: { target: ImageRef }): Promise<string[]> {
+    return guard(() =>
+      withHeartbeat(() => ({ step: 'discard', image: imageKey(input.target) }), async (signal) => {
+        const removed: string[] = [];
+        const stage = staging(input.target);
+        if (await removeImage(stage, signal)) removed.push(imageKey(stage));
+        if ((await rbd.exists(input.target)) && (await rbd.metaGet(input.target, RESTORE_MARKER_KEY)) === markerOf()) {
+          if (await removeImage(input.target, signal)) removed.push(imageKey(input.target));
+        }
+        return removed;
+      }),
+    );
   }
 
   /** sha256 of `rbd export SPEC -`: what the image or snapshot holds, byte for byte. */
@@ -198,15 +270,14 @@ export function createRestoreActivities(deps: RestoreDeps) {
     });
   }
 
-  async function listCataloged(input: { cluster: string; destination: string }): Promise<ImageRef[]> {
-    return guard(async () => new Catalog(input.destination, input.cluster).images());
+  async function listCataloged(input: { cluster: string; destination?: string }): Promise<ImageRef[]> {
+    return guard(async () => catalogOf(input).images());
   }
 
   /** `explicit`: the operator named this image, so "no backups" is a finding, not an empty catalog. */
-  async function verifyFiles(input: { cluster: string; destination: string; image: ImageRef; explicit: boolean }): Promise<ImageVerification> {
+  async function verifyFiles(input: { cluster: string; destination?: string; image: ImageRef; explicit: boolean }): Promise<ImageVerification> {
     return guard(async () => {
-      checkCluster(input.cluster);
-      const catalog = new Catalog(input.destination, input.cluster);
+      const catalog = catalogOf(input);
       const c = await catalog.load(input.image);
       if (c.circles.length === 0 && input.explicit) {
         return { ...input.image, ok: false, files: [], unrestorable: [], chainProblems: [], error: `no backups of ${imageKey(input.image)} under ${catalog.root}` };
@@ -231,8 +302,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
 
   async function deletePoints(input: DeleteInput): Promise<DeleteResult> {
     return guard(async () => {
-      checkCluster(input.cluster);
-      const catalog = new Catalog(input.destination, input.cluster);
+      const catalog = catalogOf(input);
       const c = await catalog.load(input.image);
       const result: DeleteResult = { ...input.image, removed: { circle: '', files: [], points: [] } };
       if (input.circle) {
@@ -257,7 +327,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
     });
   }
 
-  return { planRestore, removeImage, importFull, applyDiff, finishRestore, snapshotSha256, listCataloged, verifyFiles, deletePoints };
+  return { planRestore, importFull, applyDiff, finishRestore, discardRestore, snapshotSha256, listCataloged, verifyFiles, deletePoints };
 }
 
 export type RestoreActivities = ReturnType<typeof createRestoreActivities>;

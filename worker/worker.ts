@@ -50,9 +50,7 @@ export async function createWorkerSet(o: WorkerSetOptions): Promise<WorkerSet> {
     o.activities ??
     createActivities({
       rbd: new Rbd({ conf: cfg.cluster.conf, keyring: cfg.cluster.keyring, user: cfg.cluster.user, opTimeoutSeconds: cfg.cluster.op_timeout_seconds }),
-      cluster: cfg.cluster.name,
-      conf: cfg.cluster.conf,
-      keyring: cfg.cluster.keyring,
+      config: cfg,
       logger: o.logger,
     });
   const common = {

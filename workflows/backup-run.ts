@@ -7,7 +7,6 @@
  * slots are `concurrency`; deletions on one with a single slot.
  */
 import {
-  ApplicationFailure,
   ParentClosePolicy,
   WorkflowIdReusePolicy,
   executeChild,
@@ -19,7 +18,6 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { BackupActivities } from '../activities/backup.js';
 import {
-  INPUT_ERROR,
   imageWorkflowId,
   type BackupReport,
   type BackupRunInput,
@@ -32,29 +30,32 @@ import { fitResults } from '../src/plan/report.js';
 import { checkSpace, chunk, decideType, estimateBytes, largestFirst, weekdayOf } from '../src/plan/schedule.js';
 import { imageBackup } from './image-backup.js';
 import { failureDetail } from './failure.js';
+import { refuseInput, withContract } from './contract.js';
+import { backupRunInputSchema, imageBatchSchema } from '../src/contract/schema.js';
 
 /** Children per workflow: far under Temporal's 2,000 pending children and ~10k-event warning. */
 export const BATCH_SIZE = 500;
 
-const { planRun, recordCluster, writeReport } = proxyActivities<BackupActivities>({
+const { resolveRun, planRun, recordCluster, writeReport } = proxyActivities<BackupActivities>({
   startToCloseTimeout: '1h',
   heartbeatTimeout: '2m',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 5 },
 });
 
 function runTimeOf(input: BackupRunInput): Date {
-  if (input.asOf !== undefined) {
-    const t = new Date(input.asOf);
-    if (Number.isNaN(t.getTime())) throw ApplicationFailure.nonRetryable(`--as-of ${input.asOf} is not an ISO 8601 instant`, INPUT_ERROR);
-    return t;
-  }
+  // Validated by the schema: an instant with a zone and a real calendar date.
+  if (input.asOf !== undefined) return new Date(Math.floor(new Date(input.asOf).getTime() / 1000) * 1000);
   // A scheduled run acts as of its nominal time, so a late or caught-up run names its points right.
   const scheduled = workflowInfo().typedSearchAttributes.get(SCHEDULED_START_TIME);
   const t = scheduled ?? new Date();
   return new Date(Math.floor(t.getTime() / 1000) * 1000);
 }
 
-export async function backupRun(input: BackupRunInput): Promise<BackupReport> {
+export function backupRun(input: BackupRunInput): Promise<BackupReport> {
+  return withContract('backupRun', backupRunInputSchema, input, runBackup);
+}
+
+async function runBackup(input: BackupRunInput): Promise<BackupReport> {
   const info = workflowInfo();
   const runTime = runTimeOf(input);
   const backupName = input.backupName ?? compactUtc(runTime);
@@ -75,7 +76,8 @@ export async function backupRun(input: BackupRunInput): Promise<BackupReport> {
     images,
   });
 
-  const { policy } = input;
+  // The worker owns the policy and the list file: a schedule follows later edits of either.
+  const { policy, images } = await resolveRun({ cluster: input.cluster, ...(input.destination ? { destination: input.destination } : {}), ...(input.images ? { images: input.images } : {}) });
   const rule = {
     weekday: weekdayOf(runTime, policy.timezone),
     fullWeekdays: policy.fullWeekdays,
@@ -84,18 +86,18 @@ export async function backupRun(input: BackupRunInput): Promise<BackupReport> {
   };
   // A day in neither list ends the run before it touches the cluster, unless an image is forced.
   const scheduledToday = [...rule.fullWeekdays, ...rule.incrementalWeekdays].includes(rule.weekday);
-  if (!scheduledToday && !input.images.some((s) => s.backupType)) return report('nothing-scheduled', []);
+  if (!scheduledToday && !images.some((s) => s.backupType)) return report('nothing-scheduled', []);
 
-  const plan = await planRun({ cluster: input.cluster, policy, images: input.images, backupName, snapshot, workflowId: info.workflowId });
+  const plan = await planRun({ cluster: input.cluster, destination: policy.destination, images, backupName, snapshot, workflowId: info.workflowId });
 
   const results: ImageResult[] = plan.missing.map((m) => ({ pool: m.pool, image: m.image, status: 'skipped', reason: m.reason }));
   const plans: ImagePlan[] = [];
-  const selections = new Map(input.images.map((s) => [imageKey(s), s]));
+  const selections = new Map(images.map((s) => [imageKey(s), s]));
   for (const facts of plan.facts) {
     const sel = selections.get(imageKey(facts))!;
-    const d = decideType(rule, sel, facts);
+    const d = decideType(rule, sel, facts, snapshot);
     if (d.type === 'none') {
-      results.push({ pool: facts.pool, image: facts.image, status: 'not-scheduled', reason: d.reason });
+      results.push({ pool: facts.pool, image: facts.image, status: d.refused ? 'skipped' : 'not-scheduled', reason: d.reason });
       continue;
     }
     const p: ImagePlan = {
@@ -110,20 +112,22 @@ export async function backupRun(input: BackupRunInput): Promise<BackupReport> {
       snapshot,
       circle: d.type === 'incr' ? d.circle! : snapshot,
       estimatedBytes: estimateBytes(d.type, facts),
+      sizeBytes: facts.sizeBytes,
       snapshotRetainCount: sel.snapshotRetainCount ?? policy.snapshotRetainCount,
       circleRetainCount: sel.circleRetainCount ?? policy.circleRetainCount,
+      exportMinBytesPerSecond: policy.exportMinBytesPerSecond,
       parentWorkflowId: info.workflowId,
     };
     if (d.type === 'incr') p.fromSnapshot = d.fromSnapshot!;
     plans.push(p);
   }
-  if (plans.length === 0 && plan.missing.length === 0) return report('nothing-scheduled', results);
+  if (plans.length === 0 && results.every((r) => r.status === 'not-scheduled')) return report('nothing-scheduled', results);
 
   const needed = plans.reduce((s, p) => s + p.estimatedBytes, 0);
   const spaceProblem = checkSpace(needed, plan.freeBytes, policy.spaceMargin);
-  if (spaceProblem) throw ApplicationFailure.nonRetryable(`${plan.clusterDir}: ${spaceProblem}`, INPUT_ERROR);
+  if (spaceProblem) throw refuseInput(`${plan.clusterDir}: ${spaceProblem}`);
 
-  await recordCluster({ cluster: input.cluster, policy, fsid: plan.fsid });
+  await recordCluster({ cluster: input.cluster, destination: policy.destination, fsid: plan.fsid });
   const ordered = largestFirst(plans);
   if (ordered.length <= BATCH_SIZE) results.push(...(await imageBatch(ordered)));
   else {
@@ -149,7 +153,11 @@ export async function backupRun(input: BackupRunInput): Promise<BackupReport> {
 }
 
 /** Starts one imageBackup child per plan; an image whose mutex is held is reported busy. */
-export async function imageBatch(plans: ImagePlan[]): Promise<ImageResult[]> {
+export function imageBatch(plans: ImagePlan[]): Promise<ImageResult[]> {
+  return withContract('imageBatch', imageBatchSchema, plans, startImages);
+}
+
+async function startImages(plans: ImagePlan[]): Promise<ImageResult[]> {
   return fitResults(await Promise.all(
     plans.map(async (p): Promise<ImageResult> => {
       const workflowId = imageWorkflowId(p.cluster, p);

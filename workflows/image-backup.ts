@@ -3,14 +3,21 @@
  * image's own workflow ID (see imageWorkflowId), so no two runs, restores or deletes touch an image
  * at once. Failures are reported, never thrown: one image must not stop the others.
  */
-import { CancellationScope, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, CancellationScope, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { BackupActivities } from '../activities/backup.js';
 import { exportQueue, snapDeleteQueue, type ImagePlan, type ImageResult } from '../src/contract/backup.js';
 import { failureDetail } from './failure.js';
+import { withContract } from './contract.js';
+import { imagePlanSchema } from '../src/contract/schema.js';
 
 const retry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m' };
 
-function activitiesFor(taskQueue: string) {
+/** Stuck, not slow: an export gets 10 minutes plus its image's size at the slowest acceptable rate. */
+export function exportTimeoutSeconds(plan: Pick<ImagePlan, 'sizeBytes' | 'exportMinBytesPerSecond'>): number {
+  return 600 + Math.ceil(plan.sizeBytes / plan.exportMinBytesPerSecond);
+}
+
+function activitiesFor(taskQueue: string, plan: ImagePlan) {
   const main = proxyActivities<BackupActivities>({
     startToCloseTimeout: '10m',
     retry: { ...retry, maximumAttempts: 5 },
@@ -19,7 +26,9 @@ function activitiesFor(taskQueue: string) {
     taskQueue: exportQueue(taskQueue),
     // A crashed worker is noticed by the missing heartbeat, not after a day.
     heartbeatTimeout: '30s',
-    startToCloseTimeout: '24h',
+    startToCloseTimeout: `${exportTimeoutSeconds(plan)}s`,
+    // The snapshot is removed after a cancelled export: only once rbd has stopped reading it.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { ...retry, maximumAttempts: 3 },
   });
   const deleter = proxyActivities<BackupActivities>({
@@ -31,8 +40,12 @@ function activitiesFor(taskQueue: string) {
   return { main, exporter, deleter };
 }
 
-export async function imageBackup(plan: ImagePlan): Promise<ImageResult> {
-  const { main, exporter, deleter } = activitiesFor(workflowInfo().taskQueue);
+export function imageBackup(plan: ImagePlan): Promise<ImageResult> {
+  return withContract('imageBackup', imagePlanSchema, plan, backUpImage);
+}
+
+async function backUpImage(plan: ImagePlan): Promise<ImageResult> {
+  const { main, exporter, deleter } = activitiesFor(workflowInfo().taskQueue, plan);
   const result: ImageResult = {
     pool: plan.pool,
     image: plan.image,

@@ -2,12 +2,13 @@
  * Restore, verify and delete, each under the image's own workflow ID (the mutex every backup run
  * also takes), so none of them runs on an image while a backup works on it.
  */
-import { ApplicationFailure, CancellationScope, ParentClosePolicy, WorkflowIdReusePolicy, proxyActivities, startChild } from '@temporalio/workflow';
+import { CancellationScope, ParentClosePolicy, WorkflowIdReusePolicy, proxyActivities, startChild } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
-import { INPUT_ERROR, imageWorkflowId } from '../src/contract/backup.js';
+import { imageWorkflowId } from '../src/contract/backup.js';
 import { RBD_BACKUP_IMAGES, RBD_BACKUP_KIND } from '../src/contract/search-attributes.js';
-import { TARGET_EXISTS } from '../src/contract/restore.js';
+import { deleteInputSchema, restoreInputSchema, verifyImageInputSchema, verifyInputSchema } from '../src/contract/schema.js';
+import { withContract } from './contract.js';
 import type {
   DeleteInput,
   DeleteResult,
@@ -27,51 +28,62 @@ const short = proxyActivities<Activities>({ startToCloseTimeout: '10m', retry: {
 // heartbeat, so a crashed worker is still noticed within 20 s.
 const transfer = proxyActivities<Activities>({ startToCloseTimeout: '24h', heartbeatTimeout: '20s', retry: { ...retry, maximumAttempts: 8 } });
 
-/** Import the full, then each diff in order; on failure the half-made target is removed. */
-async function restoreSteps(plan: RestorePlan, keepSnapshots: boolean): Promise<{ sha256: string; applied: string[] }> {
+/**
+ * Import the full, then each diff in order, into a staging image that is renamed to the target at
+ * the end; on failure or cancellation only what this restore made is removed.
+ */
+async function restoreSteps(plan: RestorePlan, keepSnapshots: boolean, force: boolean): Promise<{ sha256: string; applied: string[] }> {
   const applied: string[] = [];
+  const step = (link: RestorePlan['chain'][number]) => ({ cluster: plan.cluster, ...(plan.destination ? { destination: plan.destination } : {}), source: plan.source, target: plan.target, link });
   try {
-    if (plan.targetExists) await transfer.removeImage(plan.target);
-    await transfer.importFull({ target: plan.target, link: plan.chain[0]! });
+    await transfer.importFull(step(plan.chain[0]!));
     applied.push(plan.chain[0]!.file);
     for (const link of plan.chain.slice(1)) {
-      await transfer.applyDiff({ target: plan.target, link });
+      await transfer.applyDiff(step(link));
       applied.push(link.file);
     }
-    const sha256 = await transfer.finishRestore({ target: plan.target, keepSnapshots, snapshots: plan.chain.map((l) => l.snapshot) });
+    const sha256 = await transfer.finishRestore({ target: plan.target, keepSnapshots, snapshots: plan.chain.map((l) => l.snapshot), force });
     return { sha256, applied };
   } catch (e) {
-    // Even when the restore was cancelled: no half-applied image is left behind — unless the
-    // target turned out to be somebody else's, which is never ours to remove.
-    if (!isTargetExists(e)) await CancellationScope.nonCancellable(() => transfer.removeImage(plan.target));
+    await CancellationScope.nonCancellable(() => transfer.discardRestore({ target: plan.target }));
     throw e;
   }
 }
 
-function isTargetExists(e: unknown): boolean {
-  for (let c: unknown = e; c instanceof Error; c = c.cause) {
-    if (c instanceof ApplicationFailure && c.type === TARGET_EXISTS) return true;
-  }
-  return false;
+export function restoreImage(input: RestoreInput): Promise<RestoreResult> {
+  return withContract('restoreImage', restoreInputSchema, input, restore);
 }
 
-export async function restoreImage(input: RestoreInput): Promise<RestoreResult> {
+async function restore(input: RestoreInput): Promise<RestoreResult> {
   const started = Date.now();
   const plan = await transfer.planRestore(input);
-  const { sha256, applied } = await restoreSteps(plan, input.keepSnapshots);
+  const { sha256, applied } = await restoreSteps(plan, input.keepSnapshots, input.force);
   return { source: plan.source, target: plan.target, point: plan.point, applied, keptSnapshots: input.keepSnapshots, sha256, durationMs: Date.now() - started };
 }
 
-export async function verifyImage(input: VerifyInput & { image: ImageRef }): Promise<ImageVerification> {
-  const v = await transfer.verifyFiles({ cluster: input.cluster, destination: input.destination, image: input.image, explicit: !!input.images });
+export interface VerifyImageInput {
+  cluster: string;
+  destination?: string;
+  image: ImageRef;
+  /** The operator named this image, so "no backups" is a finding, not an empty catalog. */
+  explicit: boolean;
+  deep: boolean;
+}
+
+export function verifyImage(input: VerifyImageInput): Promise<ImageVerification> {
+  return withContract('verifyImage', verifyImageInputSchema, input, verifyOneImage);
+}
+
+async function verifyOneImage(input: VerifyImageInput): Promise<ImageVerification> {
+  const where = { cluster: input.cluster, ...(input.destination ? { destination: input.destination } : {}) };
+  const v = await transfer.verifyFiles({ ...where, image: input.image, explicit: input.explicit });
   // Deep: restore the newest point to a scratch image and compare it with the source snapshot.
   // Broken files already make the answer 'no'; a restore would only refuse.
   if (!input.deep || v.files.length === 0 || !v.ok) return v;
   const scratch = { pool: input.image.pool, image: `${input.image.image}-verify-${compactUtc(new Date())}` };
   try {
     const plan = await transfer.planRestore({
-      cluster: input.cluster,
-      destination: input.destination,
+      ...where,
       source: input.image,
       // An instant after every point resolves to the newest one.
       at: '9999-12-31T23:59:59Z',
@@ -81,7 +93,7 @@ export async function verifyImage(input: VerifyInput & { image: ImageRef }): Pro
     });
     const deep: NonNullable<ImageVerification['deep']> = { point: plan.point.backupName, snapshot: plan.point.snapshot };
     try {
-      deep.restoredSha256 = (await restoreSteps(plan, false)).sha256;
+      deep.restoredSha256 = (await restoreSteps(plan, false, false)).sha256;
       const src = await transfer.snapshotSha256({ image: input.image, snapshot: plan.point.snapshot });
       if (src === null) deep.note = `source snapshot ${plan.point.snapshot} no longer exists; restore succeeded, no byte comparison possible`;
       else {
@@ -89,7 +101,7 @@ export async function verifyImage(input: VerifyInput & { image: ImageRef }): Pro
         deep.match = src === deep.restoredSha256;
       }
     } finally {
-      await CancellationScope.nonCancellable(() => transfer.removeImage(scratch));
+      await CancellationScope.nonCancellable(() => transfer.discardRestore({ target: scratch }));
     }
     v.deep = deep;
     if (deep.match === false) v.ok = false;
@@ -100,8 +112,13 @@ export async function verifyImage(input: VerifyInput & { image: ImageRef }): Pro
   return v;
 }
 
-export async function verifyRun(input: VerifyInput): Promise<VerifyReport> {
-  const images = input.images ?? (await short.listCataloged({ cluster: input.cluster, destination: input.destination }));
+export function verifyRun(input: VerifyInput): Promise<VerifyReport> {
+  return withContract('verifyRun', verifyInputSchema, input, verifyAll);
+}
+
+async function verifyAll(input: VerifyInput): Promise<VerifyReport> {
+  const where = { cluster: input.cluster, ...(input.destination ? { destination: input.destination } : {}) };
+  const images = input.images ?? (await short.listCataloged(where));
   // Bounded: deep checks restore whole images onto the cluster, two at a time; plain checks read
   // the backup disk, 20 at a time. Groups also keep pending children far below Temporal's limit.
   const group = input.deep ? 2 : 20;
@@ -113,7 +130,7 @@ export async function verifyRun(input: VerifyInput): Promise<VerifyReport> {
     const workflowId = imageWorkflowId(input.cluster, image);
     try {
       const child = await startChild(verifyImage, {
-        args: [{ ...input, image }],
+        args: [{ ...where, image, explicit: !!input.images, deep: input.deep }],
         workflowId,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
@@ -130,7 +147,6 @@ export async function verifyRun(input: VerifyInput): Promise<VerifyReport> {
   }
 }
 
-export async function deleteBackup(input: DeleteInput): Promise<DeleteResult> {
-  if (!input.circle === !input.point) throw ApplicationFailure.nonRetryable('give exactly one of --circle or --point', INPUT_ERROR);
-  return short.deletePoints(input);
+export function deleteBackup(input: DeleteInput): Promise<DeleteResult> {
+  return withContract('deleteBackup', deleteInputSchema, input, (i) => short.deletePoints(i));
 }

@@ -8,6 +8,8 @@ import { INPUT_ERROR } from '../contract/backup.js';
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_BAD_INPUT = 2;
+/** `run --timeout` expired: the run was not judged and goes on in Temporal. */
+export const EXIT_STILL_RUNNING = 3;
 
 /** The image's mutex is held by another run: not bad input, but nothing was done (exit 1). */
 export class BusyError extends Error {
@@ -64,4 +66,25 @@ export function humanBytes(n: number | undefined): string {
     i++;
   }
   return `${v.toFixed(i ? 1 : 0)} ${units[i]}`;
+}
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** `90s`, `10m`, `2h`, `1d` → milliseconds. */
+export function parseDuration(option: string, s: string): number {
+  const m = /^(\d+)(s|m|h|d)$/.exec(s);
+  if (!m || Number(m[1]) === 0) throw new InputError(`${option} ${JSON.stringify(s)} is not a duration such as 90s, 10m, 2h or 1d`);
+  return Number(m[1]) * UNITS[m[2]!]! * 1000;
+}
+
+/** The result, or undefined when `ms` passed first (the work itself is not stopped). */
+export async function waitBounded<T>(work: Promise<T>, ms: number | undefined): Promise<T | undefined> {
+  if (ms === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<undefined>((res) => (timer = setTimeout(() => res(undefined), ms)));
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

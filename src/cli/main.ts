@@ -21,7 +21,9 @@ program
   .option(...configOpt)
   .option('--backup-name <name>', 'name of this backup (default: the run time, e.g. 20261126T010000Z)')
   .option('--as-of <iso8601>', 'act as if the run started at this instant (tests, catch-up)')
+  .option('--destination <key>', 'a destination key of the worker\'s config (default: backup.destination)')
   .option('--no-wait', 'start the run and return its workflow ID')
+  .option('--timeout <duration>', 'stop waiting after this long (90s, 10m, 2h, 1d) and exit 3; the run goes on')
   .option('--json', 'print one JSON document on stdout')
   .action(async (images: string[], o) => process.exit(await runCommand(images, o)));
 

@@ -1,56 +1,59 @@
 import { Client } from '@temporalio/client';
-import { checkClusterFiles, InputError } from '../config/config.js';
-import { imagesFromArgs, loadImageList } from '../config/image-list.js';
-import { connect, policyOf, startBackupRun } from '../client/connection.js';
+import { InputError } from '../config/config.js';
+import { imagesFromArgs } from '../config/image-list.js';
+import { checkWorkerPolls, connect, startBackupRun } from '../client/connection.js';
 import { checkName } from '../names/names.js';
+import { instantProblem } from '../contract/schema.js';
 import type { BackupReport } from '../contract/backup.js';
-import { EXIT_FAILED, EXIT_OK, configFrom, humanBytes, printJson } from './common.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_STILL_RUNNING, configFrom, humanBytes, parseDuration, printJson, waitBounded } from './common.js';
 
 export interface RunOptions {
   config?: string;
   backupName?: string;
   asOf?: string;
+  destination?: string;
   wait: boolean;
+  timeout?: string;
   json?: boolean;
 }
 
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
-
+/** Impossible dates (02-30) are refused, never rolled over into another day. */
 export function parseAsOf(s: string): string {
-  if (!ISO.test(s) || Number.isNaN(Date.parse(s))) throw new InputError(`--as-of ${JSON.stringify(s)} is not an ISO 8601 instant with a zone, e.g. 2026-11-29T01:00:00Z`);
+  const problem = instantProblem(s);
+  if (problem) throw new InputError(`--as-of ${problem}`);
   return new Date(s).toISOString();
 }
 
 export async function runCommand(images: string[], o: RunOptions): Promise<number> {
   const cfg = configFrom(o);
-  const selection = images.length
-    ? imagesFromArgs(images)
-    : cfg.backup.list_file
-      ? loadImageList(cfg.backup.list_file, cfg.cluster.name)
-      : (() => {
-          throw new InputError('no images: give POOL/IMAGE arguments or set backup.list_file');
-        })();
-  if (selection.length === 0) throw new InputError('the image list is empty');
-  checkClusterFiles(cfg);
+  // No images: the worker reads its list file when the run starts, so a schedule follows edits.
+  const selection = images.length ? imagesFromArgs(images) : undefined;
   const asOf = o.asOf !== undefined ? parseAsOf(o.asOf) : undefined;
   if (o.backupName !== undefined) checkName('backup', o.backupName);
+  const bound = o.timeout !== undefined ? parseDuration('--timeout', o.timeout) : undefined;
 
   const connection = await connect(cfg.temporal.address);
   try {
     const client = new Client({ connection, namespace: cfg.temporal.namespace });
+    await checkWorkerPolls(client, cfg.temporal.namespace, cfg.temporal.task_queue, cfg.temporal.address);
     const run = await startBackupRun(client, cfg.temporal.task_queue, {
       cluster: cfg.cluster.name,
-      policy: policyOf(cfg),
-      images: selection,
+      ...(selection ? { images: selection } : {}),
+      ...(o.destination ? { destination: o.destination } : {}),
       ...(o.backupName ? { backupName: o.backupName } : {}),
       ...(asOf ? { asOf } : {}),
     });
+    if (run.resumed) process.stderr.write(`rbd-backup: resuming failed run ${run.backupName} (${run.workflowId})\n`);
     if (!o.wait) {
-      if (o.json) printJson({ workflowId: run.workflowId, runId: run.runId });
+      if (o.json) printJson({ workflowId: run.workflowId, runId: run.runId, backupName: run.backupName, attached: run.attached, resumed: run.resumed });
       else process.stdout.write(`started ${run.workflowId} (run ${run.runId})\n`);
       return EXIT_OK;
     }
-    const report = await run.result();
+    const report = await waitBounded(run.result(), bound);
+    if (report === undefined) {
+      process.stderr.write(`rbd-backup: run ${run.workflowId} still running after ${o.timeout}; it goes on without us (run the same command again to wait for it)\n`);
+      return EXIT_STILL_RUNNING;
+    }
     if (o.json) printJson(report);
     else printReport(report);
     return report.status === 'ok' || report.status === 'nothing-scheduled' ? EXIT_OK : EXIT_FAILED;
@@ -65,6 +68,11 @@ export function printReport(r: BackupReport): void {
     const what = i.status === 'ok' ? `${i.type} ${i.file} ${humanBytes(i.bytes)} sha256=${i.sha256}` : i.error?.message ?? i.reason ?? '';
     out.push(`  ${i.pool}/${i.image}: ${i.status} ${what}`);
     if (i.error?.stderr) out.push(`    rbd stderr: ${i.error.stderr.trim().split('\n').join('\n    ')}`);
+    // Cleanup problems (a snapshot that would not delete) pile up unseen unless they are printed.
+    for (const c of i.cleanupErrors ?? []) {
+      out.push(`    cleanup: ${c.message}`);
+      if (c.stderr) out.push(`      rbd stderr: ${c.stderr.trim().split('\n').join('\n      ')}`);
+    }
   }
   if (r.reportFile) out.push(`report: ${r.reportFile}`);
   process.stdout.write(out.join('\n') + '\n');

@@ -3,16 +3,16 @@
  * the worker share. Connecting fails within seconds (not a hang) when the server is unreachable.
  */
 import { createHash } from 'node:crypto';
-import { Client, Connection, WorkflowIdReusePolicy, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { Client, Connection, WorkflowIdReusePolicy, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { InputError } from '../config/config.js';
 import proto from '@temporalio/proto';
 const { temporal } = proto;
 type IndexedValueType = proto.temporal.api.enums.v1.IndexedValueType;
-import type { BackupReport, BackupRunInput, BackupPolicy } from '../contract/backup.js';
-import { runWorkflowId } from '../contract/backup.js';
+import type { BackupReport, BackupRunInput } from '../contract/backup.js';
+import { DEFAULT_DESTINATION, runWorkflowId } from '../contract/backup.js';
+import { backupRunInputSchema, check } from '../contract/schema.js';
 import { CUSTOM_SEARCH_ATTRIBUTES, RBD_BACKUP_KIND, RBD_BACKUP_NAME } from '../contract/search-attributes.js';
 import { compactUtc } from '../names/names.js';
-import type { Config } from '../config/config.js';
 
 export class UnreachableError extends Error {
   override name = 'UnreachableError';
@@ -24,22 +24,6 @@ export async function connect(address: string, timeoutMs = 5000): Promise<Connec
   } catch (e) {
     throw new UnreachableError(`Temporal server at ${address} is unreachable: ${(e as Error).message.split('\n')[0]}`);
   }
-}
-
-export function policyOf(cfg: Config): BackupPolicy {
-  const b = cfg.backup;
-  return {
-    destination: b.destination,
-    concurrency: b.concurrency,
-    snapshotRetainCount: b.snapshot_retain_count,
-    circleRetainCount: b.circle_retain_count,
-    maxIncremental: b.max_incremental,
-    fullWeekdays: b.full_weekdays,
-    incrementalWeekdays: b.incremental_weekdays,
-    timezone: b.timezone,
-    copyKeyring: b.copy_keyring,
-    spaceMargin: b.space_margin,
-  };
 }
 
 const KEYWORD = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
@@ -58,43 +42,101 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
 export interface StartedRun {
   workflowId: string;
   runId: string;
-  /** True when this input had been submitted before and we attached to that run. */
+  backupName: string;
+  /** True when this request had been submitted before and we attached to that run. */
   attached: boolean;
+  /** True when an earlier run under this name had failed and this one resumes it. */
+  resumed: boolean;
   result(): Promise<BackupReport>;
+}
+
+/** What identifies a request: the same request under a name attaches, another one is refused. */
+interface RunMemo {
+  inputDigest: string;
+  asOf: string;
+}
+
+const digestOf = (args: BackupRunInput): string =>
+  createHash('sha256')
+    .update(JSON.stringify([args.cluster, args.images ?? null, args.destination ?? DEFAULT_DESTINATION, args.backupName, args.asOf]))
+    .digest('hex');
+
+/** Checks an input against the workflow's own schema, so a caller learns of a bad field at once. */
+export function checkRunInput(input: unknown): BackupRunInput {
+  const c = check(backupRunInputSchema, input);
+  if (!c.ok) throw new InputError(`backup run input ${c.problem}`);
+  return c.value;
 }
 
 /**
  * Starts a backup run. Its workflow ID is derived from the backup name, so submitting the same
- * input again attaches to the run already made (idempotent, same report), while a different input
- * under a used name is refused. A failed run may be started again under its name; it resumes,
- * since every step of it is idempotent.
+ * request again attaches to the run already made (same report), and a different request under a
+ * used name is refused whatever state that run is in. A run that failed, was cancelled or timed
+ * out is resumed by submitting its name again: its as-of instant is taken from the first
+ * submission, and every step is idempotent.
  */
-export async function startBackupRun(client: Client, taskQueue: string, input: BackupRunInput, now = new Date()): Promise<StartedRun> {
-  const runTime = new Date(Math.floor((input.asOf ? new Date(input.asOf) : now).getTime() / 1000) * 1000);
-  const backupName = input.backupName ?? compactUtc(runTime);
+export async function startBackupRun(client: Client, taskQueue: string, request: BackupRunInput, now = new Date()): Promise<StartedRun> {
+  const input = checkRunInput(request);
+  const given = input.asOf !== undefined ? new Date(input.asOf) : undefined;
+  const backupName = input.backupName ?? compactUtc(new Date(Math.floor((given ?? now).getTime() / 1000) * 1000));
   const workflowId = runWorkflowId(input.cluster, backupName);
-  const args: BackupRunInput = { ...input, backupName, asOf: runTime.toISOString() };
-  const digest = createHash('sha256').update(JSON.stringify(args)).digest('hex');
-  try {
-    const handle = await client.workflow.start('backupRun', {
-      taskQueue,
-      workflowId,
-      args: [args],
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-      memo: { inputDigest: digest },
-      typedSearchAttributes: [
-        { key: RBD_BACKUP_KIND, value: 'backup-run' },
-        { key: RBD_BACKUP_NAME, value: backupName },
-      ],
+  const handle = client.workflow.getHandle(workflowId);
+  for (let attempt = 0; ; attempt++) {
+    const previous = await handle.describe().catch((e: unknown) => {
+      if (e instanceof WorkflowNotFoundError) return undefined;
+      throw e;
     });
-    return { workflowId, runId: handle.firstExecutionRunId, attached: false, result: () => handle.result() as Promise<BackupReport> };
-  } catch (e) {
-    if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
-    const handle = client.workflow.getHandle(workflowId);
-    const d = await handle.describe();
-    if (d.memo?.inputDigest !== digest) {
-      throw new InputError(`backup name ${backupName} is already used by another run (${workflowId}); choose another --backup-name`);
+    const memo = previous?.memo as Partial<RunMemo> | undefined;
+    const asOf = given ?? (memo?.asOf ? new Date(memo.asOf) : now);
+    const args: BackupRunInput = { ...input, backupName, asOf: new Date(Math.floor(asOf.getTime() / 1000) * 1000).toISOString() };
+    const digest = digestOf(args);
+    if (previous) {
+      if (memo?.inputDigest !== digest) {
+        throw new InputError(`backup name ${backupName} is already used by another request (${workflowId}, ${previous.status.name.toLowerCase()}); choose another --backup-name`);
+      }
+      if (previous.status.name === 'RUNNING' || previous.status.name === 'COMPLETED') {
+        return { workflowId, runId: previous.runId, backupName, attached: true, resumed: false, result: () => handle.result() as Promise<BackupReport> };
+      }
     }
-    return { workflowId, runId: d.runId, attached: true, result: () => handle.result() as Promise<BackupReport> };
+    try {
+      const started = await client.workflow.start('backupRun', {
+        taskQueue,
+        workflowId,
+        args: [args],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        memo: { inputDigest: digest, asOf: args.asOf! } satisfies RunMemo,
+        typedSearchAttributes: [
+          { key: RBD_BACKUP_KIND, value: 'backup-run' },
+          { key: RBD_BACKUP_NAME, value: backupName },
+        ],
+      });
+      return { workflowId, runId: started.firstExecutionRunId, backupName, attached: false, resumed: !!previous, result: () => started.result() as Promise<BackupReport> };
+    } catch (e) {
+      // Someone started it between our look and our start: look again, once.
+      if (!(e instanceof WorkflowExecutionAlreadyStartedError) || attempt > 0) throw e;
+    }
+  }
+}
+
+/**
+ * A run nobody works on waits forever: say so at once instead. Also turns an unknown namespace
+ * into a config error.
+ */
+export async function checkWorkerPolls(client: Client, namespace: string, taskQueue: string, address: string): Promise<void> {
+  let pollers: unknown[] | null | undefined;
+  try {
+    const r = await client.workflowService.describeTaskQueue({
+      namespace,
+      taskQueue: { name: taskQueue },
+      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    });
+    pollers = r.pollers;
+  } catch (e) {
+    const msg = (e as Error).message ?? String(e);
+    if (/namespace/i.test(msg) && /not found/i.test(msg)) throw new InputError(`temporal.namespace: namespace ${namespace} does not exist on ${address}`);
+    throw e;
+  }
+  if (!pollers?.length) {
+    throw new InputError(`no worker polls task queue ${taskQueue} on ${address} (namespace ${namespace}): start one with \`rbd-backup worker --config FILE\``);
   }
 }

@@ -3,6 +3,7 @@ import { isAbsolute, resolve, dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { checkName } from '../names/names.js';
+import type { BackupPolicy } from '../contract/backup.js';
 
 /** A config or input problem: the CLI prints its message on one line and exits 2. */
 export class InputError extends Error {
@@ -37,6 +38,8 @@ export const configSchema = z
     backup: z
       .object({
         destination: z.string().min(1),
+        /** More destinations by key; a run may name one of these keys, never a path. */
+        destinations: z.record(z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/, 'keys must be plain names'), z.string().min(1)).default({}),
         concurrency: positive.default(4),
         snapshot_retain_count: positive.default(1),
         circle_retain_count: positive.default(4),
@@ -47,6 +50,8 @@ export const configSchema = z
         list_file: z.string().min(1).optional(),
         copy_keyring: z.boolean().default(false),
         space_margin: z.number().gt(0).max(1).default(0.99),
+        /** An export slower than this is stuck: its timeout is 10 min + image size / this rate. */
+        export_min_mib_per_second: positive.default(4),
       })
       .strict(),
     temporal: z
@@ -111,12 +116,44 @@ export function loadConfig(file: string): Config {
   cfg.cluster.conf = abs(cfg.cluster.conf);
   cfg.cluster.keyring = abs(cfg.cluster.keyring);
   cfg.backup.destination = abs(cfg.backup.destination);
+  if ('default' in cfg.backup.destinations) throw new InputError(`${file}: backup.destinations.default: the key "default" is backup.destination; use another key`);
+  for (const k of Object.keys(cfg.backup.destinations)) cfg.backup.destinations[k] = abs(cfg.backup.destinations[k]!);
   if (cfg.backup.list_file) cfg.backup.list_file = abs(cfg.backup.list_file);
   const both = cfg.backup.full_weekdays.filter((d) => cfg.backup.incremental_weekdays.includes(d));
   if (both.length > 0) {
     throw new InputError(`${file}: backup.full_weekdays: day(s) ${both.join(', ')} also listed in backup.incremental_weekdays`);
   }
   return cfg;
+}
+
+/** Destination keys to paths: `default` is backup.destination. Only the worker resolves them. */
+export function destinations(cfg: Config): Record<string, string> {
+  return { default: cfg.backup.destination, ...cfg.backup.destinations };
+}
+
+export function destinationPath(cfg: Config, key = 'default'): string {
+  const all = destinations(cfg);
+  const p = Object.prototype.hasOwnProperty.call(all, key) ? all[key] : undefined;
+  if (p === undefined) throw new InputError(`destination ${JSON.stringify(key)} is not configured on this worker (configured: ${Object.keys(all).join(', ')})`);
+  return p;
+}
+
+/** The worker's policy for a run that writes to destination `key`. */
+export function policyOf(cfg: Config, key = 'default'): BackupPolicy {
+  destinationPath(cfg, key);
+  const b = cfg.backup;
+  return {
+    destination: key,
+    concurrency: b.concurrency,
+    snapshotRetainCount: b.snapshot_retain_count,
+    circleRetainCount: b.circle_retain_count,
+    maxIncremental: b.max_incremental,
+    fullWeekdays: b.full_weekdays,
+    incrementalWeekdays: b.incremental_weekdays,
+    timezone: b.timezone,
+    spaceMargin: b.space_margin,
+    exportMinBytesPerSecond: b.export_min_mib_per_second * 1024 * 1024,
+  };
 }
 
 /** The cluster files must exist before anything talks to Ceph; checked by the commands that need them. */

@@ -1,7 +1,10 @@
 /**
  * The workflow contract: inputs and results of the backup workflows. Other services import these
  * types through the client API; they cross the Temporal boundary as JSON, so they hold no class
- * instances, no secrets (the worker alone knows the keyring) and no absolute Ceph credentials.
+ * instances and nothing dangerous: no paths, no keyring, no policy. Whoever can reach the Temporal
+ * port can send any input, so the worker owns destinations, credentials and the policy defaults,
+ * and an input may only name images, per-image overrides, a run name, an as-of instant and a
+ * destination *key* of the worker's config. Schemas that enforce this: ./schema.ts.
  */
 import type { ImageRef } from '../names/names.js';
 
@@ -14,7 +17,9 @@ export interface ImageSelection extends ImageRef {
   snapshotRetainCount?: number;
 }
 
+/** The worker's policy for one run, resolved from its own config (never from the input). */
 export interface BackupPolicy {
+  /** The destination key the run writes to (a key of the worker's backup.destinations). */
   destination: string;
   concurrency: number;
   snapshotRetainCount: number;
@@ -23,18 +28,31 @@ export interface BackupPolicy {
   fullWeekdays: number[];
   incrementalWeekdays: number[];
   timezone: string;
-  copyKeyring: boolean;
   spaceMargin: number;
+  /** The slowest export rate that is still progress: the export timeout is size / this + 10 min. */
+  exportMinBytesPerSecond: number;
 }
 
 export interface BackupRunInput {
+  /** The cluster name the worker serves; another cluster's worker refuses the run. */
   cluster: string;
-  policy: BackupPolicy;
-  images: ImageSelection[];
+  /** Absent: the worker's list file (backup.list_file), read at run time. */
+  images?: ImageSelection[];
+  /** A key of the worker's configured destinations; absent: `default` (backup.destination). */
+  destination?: string;
   backupName?: string;
   /** ISO 8601; the run acts as if it started then (tests, catch-up). */
   asOf?: string;
 }
+
+/** What the worker resolved for a run: its policy and the images (from the input or its list). */
+export interface ResolvedRun {
+  policy: BackupPolicy;
+  images: ImageSelection[];
+}
+
+/** The default destination key: backup.destination in the worker's config. */
+export const DEFAULT_DESTINATION = 'default';
 
 /** What the plan activity learns about one image; the workflow decides from it. */
 export interface ImageFacts extends ImageRef {
@@ -42,6 +60,7 @@ export interface ImageFacts extends ImageRef {
   usedBytes: number;
   /** Bytes written since the newest snapshot (`rbd du` of the head): the incremental's estimate. */
   changedBytes: number;
+  /** Our (prefixed) snapshots on the image; foreign ones never leave the worker. */
   ourSnapshots: string[];
   newest?: { circle: string; snapshot: string; backupName: string; circleDirExists: boolean; diffsInCircle: number; filesIntact?: boolean };
 }
@@ -56,6 +75,7 @@ export interface PlanResult {
 
 export interface ImagePlan extends ImageRef {
   cluster: string;
+  /** Destination key; the worker resolves it to its own path. */
   destination: string;
   backupName: string;
   runTime: string;
@@ -65,8 +85,11 @@ export interface ImagePlan extends ImageRef {
   fromSnapshot?: string;
   circle: string;
   estimatedBytes: number;
+  /** Provisioned size: bounds the export's start-to-close timeout. */
+  sizeBytes: number;
   snapshotRetainCount: number;
   circleRetainCount: number;
+  exportMinBytesPerSecond: number;
   parentWorkflowId: string;
 }
 

@@ -4,7 +4,8 @@ import type { BackupType } from './backup.js';
 
 export interface RestoreInput {
   cluster: string;
-  destination: string;
+  /** Destination key of the worker's config; absent: `default`. */
+  destination?: string;
   source: ImageRef;
   /** Backup name, snapshot name or ISO 8601 instant. */
   at: string;
@@ -18,8 +19,7 @@ export interface ChainLink {
   type: BackupType;
   snapshot: string;
   fromSnapshot: string | null;
-  /** Absolute path inside the destination. */
-  path: string;
+  /** Relative to the image's directory; the worker resolves it inside its own destination. */
   file: string;
   bytes: number;
   sha256: string;
@@ -27,6 +27,7 @@ export interface ChainLink {
 
 export interface RestorePlan {
   cluster: string;
+  destination?: string;
   source: ImageRef;
   target: ImageRef;
   targetExists: boolean;
@@ -63,7 +64,7 @@ export interface ImageVerification extends ImageRef {
 
 export interface VerifyInput {
   cluster: string;
-  destination: string;
+  destination?: string;
   images?: ImageRef[];
   deep: boolean;
 }
@@ -76,7 +77,7 @@ export interface VerifyReport {
 
 export interface DeleteInput {
   cluster: string;
-  destination: string;
+  destination?: string;
   image: ImageRef;
   circle?: string;
   point?: string;
@@ -91,3 +92,10 @@ export const REFUSED = 'Refused';
 
 /** The restore target is somebody else's image: refused, and never cleaned up by the restore. */
 export const TARGET_EXISTS = 'TargetExists';
+
+/**
+ * A restore builds the image under a staging name that only this execution can have, and renames
+ * it to the target at the end: an existing target is untouched until the new image is complete,
+ * and cleanup can only ever remove what this restore made.
+ */
+export const RESTORE_MARKER_KEY = 'rbd-backup.restored-by';

@@ -23,13 +23,24 @@ export interface TypeRule {
 
 export type TypeDecision =
   | { type: BackupType; reason: string; fromSnapshot?: string; circle?: string }
-  | { type: 'none'; reason: string };
+  /** `refused`: the run must not touch this image (reported as skipped, and it counts). */
+  | { type: 'none'; reason: string; refused?: boolean };
 
 /**
  * The original tool's rule, with its fall-backs to full. `circle` is set for incrementals: the
  * circle the diff extends.
  */
-export function decideType(rule: TypeRule, sel: Pick<ImageSelection, 'backupType' | 'maxIncremental'>, facts: Pick<ImageFacts, 'ourSnapshots' | 'newest'>): TypeDecision {
+export function decideType(
+  rule: TypeRule,
+  sel: Pick<ImageSelection, 'backupType' | 'maxIncremental'>,
+  facts: Pick<ImageFacts, 'ourSnapshots' | 'newest'>,
+  snapshot?: string,
+): TypeDecision {
+  // A point older than the newest one would sort before it: a full would start a circle that
+  // pruning removes at once, an incremental would chain backwards. Equal is this run resuming.
+  if (snapshot !== undefined && facts.newest && snapshot < facts.newest.snapshot) {
+    return { type: 'none', refused: true, reason: `as-of ${snapshot} is older than the newest point ${facts.newest.snapshot}: backdated runs are refused` };
+  }
   let wanted: BackupType;
   let why: string;
   if (sel.backupType) {

@@ -150,14 +150,27 @@ export class Rbd {
   snapRemove(r: ImageRef, snap: string): Promise<string> {
     return this.run('rbd', ['snap', 'rm', '--no-progress', spec(r, snap)]);
   }
-  snapPurge(r: ImageRef): Promise<string> {
-    return this.run('rbd', ['snap', 'purge', '--no-progress', spec(r)]);
+  snapPurge(r: ImageRef, signal?: AbortSignal): Promise<string> {
+    return this.run('rbd', ['snap', 'purge', '--no-progress', spec(r)], signal);
   }
-  remove(r: ImageRef): Promise<string> {
-    return this.run('rbd', ['rm', '--no-progress', spec(r)]);
+  remove(r: ImageRef, signal?: AbortSignal): Promise<string> {
+    return this.run('rbd', ['rm', '--no-progress', spec(r)], signal);
   }
 
-  /** Long-running transfers return the child so the caller can heartbeat and cancel. */
+  rename(from: ImageRef, to: ImageRef): Promise<string> {
+    if (from.pool !== to.pool) throw new Error(`rbd rename cannot move ${spec(from)} to another pool (${to.pool})`);
+    return this.run('rbd', ['rename', spec(from), spec(to)]);
+  }
+  metaSet(r: ImageRef, key: string, value: string): Promise<string> {
+    return this.run('rbd', ['image-meta', 'set', spec(r), key, value]);
+  }
+  /** undefined when the key is not set. */
+  async metaGet(r: ImageRef, key: string): Promise<string | undefined> {
+    const all = await this.json<Record<string, string>>('rbd', ['image-meta', 'list', spec(r)]);
+    return Object.prototype.hasOwnProperty.call(all, key) ? all[key] : undefined;
+  }
+
+  /** Transfers take the activity's signal: cancelling it kills rbd. */
   exportFull(r: ImageRef, snap: string, file: string, signal?: AbortSignal): Promise<string> {
     return this.run('rbd', ['export', '--no-progress', spec(r, snap), file], signal);
   }

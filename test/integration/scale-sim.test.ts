@@ -10,9 +10,9 @@ import { NativeConnection } from '@temporalio/worker';
 import { pino } from 'pino';
 import { temporal } from '../harness/env.js';
 import { createWorkerSet, installRuntimeLogger } from '../../worker/worker.js';
-import { configSchema } from '../../src/config/config.js';
+import { configSchema, policyOf, type Config } from '../../src/config/config.js';
 import type { Activities } from '../../activities/index.js';
-import type { BackupActivities } from '../../activities/backup.js';
+import type { BackupActivities, PlanInput } from '../../activities/backup.js';
 import type { BackupReport, BackupRunInput, ImagePlan, PlanResult } from '../../src/contract/backup.js';
 import { BATCH_SIZE } from '../../workflows/backup-run.js';
 
@@ -21,9 +21,10 @@ const IMAGES = 2000;
 /** Typed against the real backup activities, so a new step cannot be missing from the fake. */
 type Fakes = { [K in keyof BackupActivities]: (...args: never[]) => Promise<unknown> };
 
-function fakeActivities(): Activities {
+function fakeActivities(config: Config): Activities {
   const fakes: Fakes = {
-    planRun: async (input: BackupRunInput) =>
+    resolveRun: async (input: BackupRunInput) => ({ policy: policyOf(config), images: input.images! }),
+    planRun: async (input: PlanInput) =>
       ({
         clusterDir: '/fake',
         fsid: 'fake',
@@ -45,31 +46,19 @@ test(`a run over ${IMAGES} images stays far below Temporal's history limits (fak
   const taskQueue = `scale-sim-${Date.now()}`;
   const config = configSchema.parse({
     cluster: { name: 'ceph' },
-    backup: { destination: '/fake', concurrency: 100 },
+    backup: { destination: '/fake', concurrency: 100, full_weekdays: [1, 2, 3, 4, 5, 6, 7], incremental_weekdays: [] },
     temporal: { address: temporal.address, task_queue: taskQueue },
   });
   // The SDK's own INFO lines for 2,000 workflows would drown the suite's output.
   installRuntimeLogger(pino({ level: 'warn' }, pino.destination(2)));
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-  const workers = await createWorkerSet({ config, logger: pino({ level: 'warn' }), connection: nativeConnection, activities: fakeActivities() });
+  const workers = await createWorkerSet({ config, logger: pino({ level: 'warn' }), connection: nativeConnection, activities: fakeActivities(config) });
   const running = workers.run();
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   try {
     const input: BackupRunInput = {
       cluster: `sim${Date.now()}`,
-      policy: {
-        destination: '/fake',
-        concurrency: 100,
-        snapshotRetainCount: 1,
-        circleRetainCount: 4,
-        maxIncremental: 6,
-        fullWeekdays: [1, 2, 3, 4, 5, 6, 7],
-        incrementalWeekdays: [],
-        timezone: 'UTC',
-        copyKeyring: false,
-        spaceMargin: 0.99,
-      },
       images: Array.from({ length: IMAGES }, (_, i) => ({ pool: 'rbd', image: `img-${String(i).padStart(5, '0')}` })),
       asOf: '2026-11-29T01:00:00Z',
       backupName: 'scale',

@@ -59,6 +59,8 @@ describe('loadConfig: defaults and paths', () => {
         timezone: 'UTC',
         copy_keyring: false,
         space_margin: 0.99,
+        destinations: {},
+        export_min_mib_per_second: 4,
       },
       temporal: { address: '127.0.0.1:7233', namespace: 'default', task_queue: 'rbd-backup' },
       log: { level: 'info' },
