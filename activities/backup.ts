@@ -7,8 +7,8 @@ import { mkdir, rm, rename, stat, statfs, copyFile, chmod } from 'node:fs/promis
 import { dirname } from 'node:path';
 
 import type { Logger } from 'pino';
-import { policyOf, type Config } from '../src/config/config.js';
-import { catalogFor as catalogForConfig } from './access.js';
+import { destinationPath, policyOf, type Config } from '../src/config/config.js';
+import { catalogFor as catalogForConfig, checkDestination } from './access.js';
 import { loadImageList } from '../src/config/image-list.js';
 import { isOurSnapshot } from '../src/names/names.js';
 import { Catalog, diffFileName, fullFileName, newestPoint, type Point } from '../src/catalog/catalog.js';
@@ -133,6 +133,7 @@ export function createBackupActivities(deps: BackupDeps) {
   async function planRun(input: PlanInput): Promise<PlanResult> {
     return guard(async () => {
       const catalog = catalogFor(input.cluster, input.destination);
+      await checkDestination(destinationPath(config, input.destination));
       checkName('backup', input.backupName);
       // Name conflicts before anything is written: a name taken by another run is bad input.
       for (const sel of input.images) {

@@ -1,3 +1,4 @@
 export { backupRun, imageBatch } from './backup-run.js';
 export { imageBackup } from './image-backup.js';
-export { restoreImage, verifyImage, verifyRun, deleteBackup } from './restore.js';
+export { restoreImage, deleteBackup } from './restore.js';
+export { verifyRun, verifyBatch, verifyImage } from './verify.js';

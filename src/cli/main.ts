@@ -42,7 +42,8 @@ program
   .option(...configOpt)
   .option('--at <point>', 'backup name, snapshot name, or ISO 8601 instant (newest point at or before it)')
   .option('--to <image>', 'target POOL/IMAGE (default: a new name beside the source, printed)')
-  .option('--force', 'replace an existing target image (and its snapshots)')
+  .option('--destination <key>', "a destination key of the worker's config (default: backup.destination)")
+  .option('--force', 'replace an existing target image (and its snapshots) once the restored image is complete')
   .option('--keep-snapshots', "keep the chain's snapshots on the restored image")
   .option('--json', 'print one JSON document on stdout')
   .action(async (image: string, o) => process.exit(await restoreCommand(image, o)));
@@ -52,6 +53,7 @@ program
   .description("check every stored file against the catalog's sha256; --deep also restores and compares")
   .argument('[image]', 'POOL/IMAGE (default: every image in the backup directory)')
   .option(...configOpt)
+  .option('--destination <key>', "a destination key of the worker's config (default: backup.destination)")
   .option('--deep', 'restore the newest point to a scratch image and compare it byte for byte with its snapshot')
   .option('--json', 'print one JSON document on stdout')
   .action(async (image: string | undefined, o) => process.exit(await verifyCommand(image, o)));
@@ -61,6 +63,7 @@ program
   .description('delete a whole circle, or the newest point of a circle')
   .argument('<image>', 'POOL/IMAGE')
   .option(...configOpt)
+  .option('--destination <key>', "a destination key of the worker's config (default: backup.destination)")
   .option('--circle <name>', 'circle to delete with all its points')
   .option('--point <name>', 'newest point of a circle to delete (a backup or snapshot name)')
   .option('--json', 'print one JSON document on stdout')

@@ -37,6 +37,7 @@ async function underImageMutex<T>(cfg: Config, image: { pool: string; image: str
 
 export interface RestoreOptions {
   config?: string;
+  destination?: string;
   at?: string;
   to?: string;
   force?: boolean;
@@ -50,7 +51,7 @@ export async function restoreCommand(image: string, o: RestoreOptions): Promise<
   if (!o.at) throw new InputError('--at POINT is required (a backup name, a snapshot name or an ISO 8601 instant)');
   const input: RestoreInput = {
     cluster: cfg.cluster.name,
-    destination: cfg.backup.destination,
+    ...(o.destination ? { destination: o.destination } : {}),
     source,
     at: o.at,
     force: !!o.force,
@@ -67,7 +68,7 @@ export async function restoreCommand(image: string, o: RestoreOptions): Promise<
   return EXIT_OK;
 }
 
-export async function verifyCommand(image: string | undefined, o: { config?: string; deep?: boolean; json?: boolean }): Promise<number> {
+export async function verifyCommand(image: string | undefined, o: { config?: string; destination?: string; deep?: boolean; json?: boolean }): Promise<number> {
   const cfg = configFrom(o);
   const images = image ? [parseImageSpec(image)] : undefined;
   const connection = await connect(cfg.temporal.address);
@@ -77,7 +78,7 @@ export async function verifyCommand(image: string | undefined, o: { config?: str
     const h = await client.workflow.start('verifyRun', {
       taskQueue: cfg.temporal.task_queue,
       workflowId: `rbd-backup-verify/${cfg.cluster.name}/${new Date().toISOString()}`,
-      args: [{ cluster: cfg.cluster.name, destination: cfg.backup.destination, deep: !!o.deep, ...(images ? { images } : {}) }],
+      args: [{ cluster: cfg.cluster.name, ...(o.destination ? { destination: o.destination } : {}), deep: !!o.deep, ...(images ? { images } : {}) }],
       typedSearchAttributes: [{ key: RBD_BACKUP_KIND, value: 'verify-run' }],
     });
     report = (await h.result()) as VerifyReport;
@@ -94,19 +95,20 @@ export async function verifyCommand(image: string | undefined, o: { config?: str
       for (const p of v.unrestorable) out.push(`  unrestorable: ${p.backupName} (${p.snapshot})`);
       if (v.deep) out.push(`  deep: ${v.deep.error ?? v.deep.note ?? (v.deep.match ? `restored ${v.deep.point} matches its snapshot` : `restored ${v.deep.point} DIFFERS from its snapshot`)}`);
     }
-    if (!report.images.length) out.push('nothing to verify');
+    for (const d of report.deep ?? []) out.push(`${d.pool}/${d.image}: ok, deep: ${d.note ?? `restored ${d.point} matches its snapshot`}`);
+    out.push(report.checked ? `${report.checked} image(s) verified: ${report.clean} clean, ${report.checked - report.clean} with problems` : 'nothing to verify');
     process.stdout.write(out.join('\n') + '\n');
   }
   return report.ok ? EXIT_OK : EXIT_FAILED;
 }
 
-export async function deleteCommand(image: string, o: { config?: string; circle?: string; point?: string; json?: boolean }): Promise<number> {
+export async function deleteCommand(image: string, o: { config?: string; destination?: string; circle?: string; point?: string; json?: boolean }): Promise<number> {
   const cfg = configFrom(o);
   const ref = parseImageSpec(image);
   if (!o.circle === !o.point) throw new InputError('give exactly one of --circle NAME or --point NAME');
   const r = await underImageMutex<DeleteResult>(cfg, ref, 'delete', 'deleteBackup', {
     cluster: cfg.cluster.name,
-    destination: cfg.backup.destination,
+    ...(o.destination ? { destination: o.destination } : {}),
     image: ref,
     ...(o.circle ? { circle: o.circle } : { point: o.point }),
   });

@@ -1,5 +1,6 @@
 import { NativeConnection } from '@temporalio/worker';
-import { checkClusterFiles } from '../config/config.js';
+import { checkClusterFiles, InputError, type Config } from '../config/config.js';
+import { Rbd, RbdError } from '../rbd/rbd.js';
 import { connect, ensureSearchAttributes, UnreachableError } from '../client/connection.js';
 import { createLogger } from '../log/logger.js';
 import { createWorkerSet, installRuntimeLogger } from '../../worker/worker.js';
@@ -8,6 +9,7 @@ import { EXIT_OK, configFrom } from './common.js';
 export async function workerCommand(o: { config?: string }): Promise<number> {
   const cfg = configFrom(o);
   checkClusterFiles(cfg);
+  await probeCluster(cfg);
   const logger = createLogger(cfg.log.level);
   installRuntimeLogger(logger);
   const client = await connect(cfg.temporal.address);
@@ -26,4 +28,20 @@ export async function workerCommand(o: { config?: string }): Promise<number> {
   await connection.close();
   logger.info('worker stopped');
   return EXIT_OK;
+}
+
+/**
+ * A worker that cannot reach its cluster would only fail every run later: a wrong mon address or
+ * a refused cephx user is a config error, said within seconds. (A cluster that goes away after
+ * start-up is a different matter: runs retry against it.)
+ */
+async function probeCluster(cfg: Config): Promise<void> {
+  const probe = new Rbd({ conf: cfg.cluster.conf, keyring: cfg.cluster.keyring, user: cfg.cluster.user, opTimeoutSeconds: Math.min(10, cfg.cluster.op_timeout_seconds) });
+  try {
+    await probe.fsid();
+  } catch (e) {
+    if (!(e instanceof RbdError)) throw e;
+    const why = e.stderr.trim().split('\n').filter(Boolean).at(-1) ?? e.message;
+    throw new InputError(`cluster ${cfg.cluster.name}: cannot reach it as client.${cfg.cluster.user} with ${cfg.cluster.conf}: ${why}`);
+  }
 }

@@ -69,10 +69,21 @@ export interface VerifyInput {
   deep: boolean;
 }
 
+/**
+ * Problems in full, the rest as counts: a clean image's 28 file checks would otherwise make a
+ * 2,000-image report larger than a Temporal payload may be.
+ */
 export interface VerifyReport {
   cluster: string;
   ok: boolean;
+  /** Images checked. */
+  checked: number;
+  /** Images without a problem. */
+  clean: number;
+  /** Only images with a problem, and in them only the files that are not ok. */
   images: ImageVerification[];
+  /** With --deep: the comparison of each clean image (one short line each). */
+  deep?: { pool: string; image: string; point: string; match?: boolean; note?: string }[];
 }
 
 export interface DeleteInput {

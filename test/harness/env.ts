@@ -3,7 +3,7 @@
  * scripts/test-run.mjs, raw `rbd` for independent checks, and the CLI as a user runs it.
  */
 import { execa, type ResultPromise } from 'execa';
-import { mkdtempSync, writeFileSync, mkdirSync, truncateSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync, mkdirSync, truncateSync, rmSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
@@ -48,6 +48,8 @@ export function writeConfig(name: string, backup: Record<string, unknown> = {}, 
   };
   const file = join(dir, 'config.yaml');
   writeFileSync(file, stringify(doc));
+  // The destination must exist (an unmounted backup disk is refused, never created).
+  mkdirSync(destination, { recursive: true });
   return { dir, file, destination, taskQueue };
 }
 
@@ -148,3 +150,8 @@ export async function startWorker(configFile: string): Promise<RunningWorker> {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Nothing was written: the destination is still an empty directory. */
+export function isEmptyDir(dir: string): boolean {
+  return existsSync(dir) && readdirSync(dir).length === 0;
+}

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { execa } from 'execa';
 import { Client, Connection } from '@temporalio/client';
-import { cli, createImage, rbd, randomWrites, startWorker, temporal, writeConfig, type RunningWorker, type TestConfig } from '../harness/env.js';
+import { cli, createImage, isEmptyDir, rbd, randomWrites, startWorker, temporal, writeConfig, type RunningWorker, type TestConfig } from '../harness/env.js';
 import { sha256File } from '../../src/fs/checksum.js';
 import { imageWorkflowId, type BackupReport, type ImageResult } from '../../src/contract/backup.js';
 import type { ImageCatalog } from '../../src/catalog/catalog.js';
@@ -103,7 +103,7 @@ describe('a week of runs (full on Sunday, incrementals after, overrides per imag
       const { code, report } = await runAt(narrow, '2026-12-02T01:30:00Z', 'rbd/week-a');
       assert.equal(code, 0);
       assert.equal(report.status, 'nothing-scheduled');
-      assert.equal(existsSync(narrow.destination), false, 'nothing written');
+      assert.ok(isEmptyDir(narrow.destination), "nothing written");
     } finally {
       await w.stop();
     }
@@ -218,7 +218,6 @@ describe('bad input: exit 2, one line naming the culprit, nothing written', () =
     ['bad --backup-name', () => ['run', 'rbd/x', '--config', cfg.file, '--backup-name', '../up'], /backup name/],
     ['no config', () => ['run', 'rbd/x'], /--config FILE is required/],
     ['missing config file', () => ['run', 'rbd/x', '--config', join(cfg.dir, 'nope.yaml')], /nope\.yaml: cannot read/],
-    ['no images and no list file', () => ['run', '--config', cfg.file], /no images/],
   ];
   for (const [name, args, pattern] of cases) {
     test(name, async () => {
@@ -226,7 +225,7 @@ describe('bad input: exit 2, one line naming the culprit, nothing written', () =
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, pattern);
       assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
-      assert.equal(existsSync(cfg.destination), false);
+      assert.ok(isEmptyDir(cfg.destination), "nothing written");
     });
   }
 
@@ -247,13 +246,35 @@ describe('bad input: exit 2, one line naming the culprit, nothing written', () =
     });
   }
 
-  test('missing keyring file', async () => {
+  test('missing keyring file: the worker refuses to start (the CLI does not need it)', async () => {
     const file = join(cfg.dir, 'nokeyring.yaml');
     writeFileSync(file, readFileSync(cfg.file, 'utf8').replace(/keyring: .*/, `keyring: ${join(cfg.dir, 'no.keyring')}`));
-    const r = await cli('run', 'rbd/x', '--config', file);
+    const r = await cli('worker', '--config', file);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /cluster\.keyring: cannot read .*no\.keyring/);
   });
+
+  test('no worker polls the queue: exit 2 at once instead of waiting forever', async () => {
+    const t0 = Date.now();
+    const r = await cli('run', 'rbd/x', '--config', cfg.file, '--timeout', '30s');
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /no worker polls task queue test-bad-/);
+    assert.ok(Date.now() - t0 < 15_000);
+  });
+
+  test('no images and no list file: the worker says so (exit 2)', async () => {
+    const worker = await startWorker(cfg.file);
+    try {
+      const r = await cli('run', '--config', cfg.file);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /no images: the run names none and this worker has no backup\.list_file/);
+      assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+      assert.ok(isEmptyDir(cfg.destination), "nothing written");
+    } finally {
+      await worker.stop();
+    }
+  });
+
 
   test('Temporal unreachable fails within seconds', async () => {
     const file = join(cfg.dir, 'unreachable.yaml');

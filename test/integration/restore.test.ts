@@ -146,9 +146,10 @@ describe('restore and verify', () => {
   test('verify --deep restores the newest point to a scratch image and compares it with the snapshot', async () => {
     const v = await cli('verify', 'rbd/rest-a', '--deep', '--config', cfg.file, '--json');
     assert.equal(v.code, 0, v.stdout + v.stderr);
-    const img = (JSON.parse(v.stdout) as VerifyReport).images[0]!;
-    assert.equal(img.deep?.match, true);
-    assert.equal(img.deep?.restoredSha256, truth[3]);
+    const report = JSON.parse(v.stdout) as VerifyReport;
+    assert.deepEqual([report.checked, report.clean, report.images.length], [1, 1, 0], 'a clean image is a count, not a listing');
+    assert.equal(report.deep?.[0]?.match, true);
+    assert.equal(report.deep?.[0]?.point, catalog.circles[0]!.points[3]!.backupName);
     assert.equal((await images('rbd')).some((i) => i.includes('-verify-')), false, 'scratch image removed');
   });
 
@@ -229,12 +230,14 @@ describe('a worker killed in the middle of a restore', () => {
     const truth = await snapshotSha256(`rbd/crash-a@${snapOf(d1)}`);
 
     const restore = cli('restore', 'rbd/crash-a', '--at', snapOf(d1), '--to', 'rbd/crash-r', '--config', cfg.file, '--json');
-    // Kill as soon as the import has created the target: mid-transfer, like a host crash (the
-    // worker and its rbd children die together).
-    for (let i = 0; i < 600; i++) {
-      if ((await images('rbd')).includes('crash-r')) break;
-      await sleep(50);
+    // Kill as soon as the import has created the staging image: mid-transfer, like a host crash
+    // (the worker and its rbd children die together).
+    let seen = false;
+    for (let i = 0; i < 600 && !seen; i++) {
+      seen = (await images('rbd')).some((n) => n.startsWith('crash-r-rbdbackup-restoring-'));
+      if (!seen) await sleep(50);
     }
+    assert.ok(seen, 'the import into the staging image was observed');
     const { stdout } = await execa('pgrep', ['-P', String(worker.child.pid)], { reject: false });
     await worker.kill();
     for (const pid of stdout.split('\n').filter(Boolean)) await execa('kill', ['-9', pid], { reject: false });
@@ -242,6 +245,7 @@ describe('a worker killed in the middle of a restore', () => {
     const r = await restore;
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await snapshotSha256('rbd/crash-r'), truth);
+    assert.deepEqual((await images('rbd')).filter((n) => n.includes('rbdbackup-restoring')), [], 'no staging image left');
     // The history proves the kill landed mid-import: that activity needed a second attempt.
     const connection = await Connection.connect({ address: temporal.address });
     try {

@@ -181,3 +181,30 @@ describe('chunk', () => {
     test(`chunk(${JSON.stringify(c.list)}, ${c.size})`, () => assert.deepEqual(chunk(c.list, c.size), c.want));
   }
 });
+
+describe('decideType refuses backdated runs', () => {
+  const rule: TypeRule = { weekday: 7, fullWeekdays: [7], incrementalWeekdays: [1, 2, 3, 4, 5, 6], maxIncremental: 6 };
+  const NEWEST = 'rbdbackup-20261123T010000Z';
+  const facts: Pick<ImageFacts, 'ourSnapshots' | 'newest'> = {
+    ourSnapshots: [NEWEST],
+    newest: { circle: NEWEST, snapshot: NEWEST, backupName: 'b', circleDirExists: true, diffsInCircle: 0 },
+  };
+  const cases: { name: string; snapshot: string | undefined; sel: Pick<ImageSelection, 'backupType'>; want: 'full' | 'incr' | 'none'; refused: boolean }[] = [
+    { name: 'a full older than the newest point', snapshot: 'rbdbackup-20261122T010000Z', sel: {}, want: 'none', refused: true },
+    { name: 'a forced incr older than the newest point', snapshot: 'rbdbackup-20261101T000000Z', sel: { backupType: 'incr' }, want: 'none', refused: true },
+    { name: 'the same instant resumes (equal is not older)', snapshot: NEWEST, sel: {}, want: 'full', refused: false },
+    { name: 'a later run proceeds', snapshot: 'rbdbackup-20261129T010000Z', sel: {}, want: 'full', refused: false },
+    { name: 'no snapshot given keeps the old behaviour', snapshot: undefined, sel: {}, want: 'full', refused: false },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const d = decideType(rule, c.sel, facts, c.snapshot);
+      assert.equal(d.type, c.want);
+      assert.equal(d.type === 'none' && !!d.refused, c.refused);
+      if (c.refused) assert.match(d.reason, /older than the newest point rbdbackup-20261123T010000Z/);
+    });
+  }
+  test('an image never backed up is never refused', () => {
+    assert.equal(decideType(rule, {}, { ourSnapshots: [] }, 'rbdbackup-19990101T000000Z').type, 'full');
+  });
+});
