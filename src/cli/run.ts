@@ -56,6 +56,13 @@ export async function runCommand(images: string[], o: RunOptions): Promise<numbe
     }
     if (o.json) printJson(report);
     else printReport(report);
+    // Whatever the output format, a person or a cron mail sees on stderr which images need care.
+    for (const i of report.images.filter((x) => x.status === 'failed' || x.status === 'skipped' || x.status === 'busy')) {
+      process.stderr.write(`rbd-backup: ${i.pool}/${i.image}: ${i.status}: ${(i.error?.message ?? i.reason ?? '').split('\n')[0]}\n`);
+    }
+    for (const i of report.images.filter((x) => x.cleanupErrors?.length)) {
+      process.stderr.write(`rbd-backup: ${i.pool}/${i.image}: cleanup: ${i.cleanupErrors![0]!.message.split('\n')[0]}\n`);
+    }
     return report.status === 'ok' || report.status === 'nothing-scheduled' ? EXIT_OK : EXIT_FAILED;
   } finally {
     await connection.close();

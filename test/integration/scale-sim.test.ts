@@ -95,7 +95,17 @@ describe(`${IMAGES} images (fake activities, real dev server)`, () => {
     await connection.close();
     await nativeConnection.close();
   });
-  const count = async (id: string) => (await client.workflow.getHandle(id).fetchHistory()).events?.length ?? 0;
+  /** Events of a history, paged small: one page of a 500-child batch exceeds gRPC's 4 MiB message. */
+  const count = async (id: string): Promise<number> => {
+    let n = 0;
+    let nextPageToken: Uint8Array | undefined;
+    do {
+      const page = await client.workflowService.getWorkflowExecutionHistory({ namespace: 'default', execution: { workflowId: id }, maximumPageSize: 200, ...(nextPageToken ? { nextPageToken } : {}) });
+      n += page.history?.events?.length ?? 0;
+      nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+    } while (nextPageToken);
+    return n;
+  };
 
   test('a backup run stays far below Temporal\'s history limits', { timeout: 900_000 }, async (t) => {
     const input: BackupRunInput = {
