@@ -26,7 +26,7 @@ import type { Dirent } from 'node:fs';
 import { dirname } from 'node:path';
 import { checkName, isOurSnapshot, type ImageRef } from '../names/names.js';
 import { writeFileAtomic, within, fsyncDir } from '../fs/atomic.js';
-import { LINK, UnsafePathError, assertNoSymlinks, ensureDir, readTextNoFollow, removeFile, removeTree } from '../fs/safe-path.js';
+import { LINK, UnsafePathError, assertNoSymlinks, assertRemovableTree, ensureDir, readTextNoFollow, removeFile, removeTree } from '../fs/safe-path.js';
 import {
   CATALOG_FORMAT,
   CatalogUnreadableError,
@@ -250,13 +250,14 @@ export class Catalog {
   async removeCircle(r: ImageRef, circle: string): Promise<void> {
     const c = await this.load(r);
     const gone = c.circles.find((x) => x.name === circle);
+    if (!gone && !c.retiredCircles?.includes(circle)) return;
+    // Refused before the catalog changes: a circle whose directory cannot be removed stays listed.
+    await assertRemovableTree(this.destination, this.circleDir(r, circle));
     if (gone) {
       c.circles = c.circles.filter((x) => x !== gone);
       retire(c, gone.points);
       c.retiredCircles = [...new Set([...(c.retiredCircles ?? []), circle])].sort();
       await this.save(c);
-    } else if (!c.retiredCircles?.includes(circle)) {
-      return;
     }
     await removeTree(this.destination, this.circleDir(r, circle));
     dropTombstone(c, circle);
@@ -273,6 +274,7 @@ export class Catalog {
       await this.removeCircle(r, circle);
       return last;
     }
+    await this.checkedPointPath(r, last);
     circ.points.pop();
     retire(c, [last]);
     await this.save(c);
@@ -299,7 +301,7 @@ export class Catalog {
     const dir = this.imageDir(r);
     await this.check(dir);
     const out: SweepResult = { removed: [], unclaimed: [] };
-    const entries = await direntsOf(dir);
+    const entries = (await direntsOf(dir))?.sort(byName);
     if (!entries) return out;
     const claimed = new Map(c.circles.map((x) => [x.name, new Set([MANIFEST_FILE, ...x.points.map((p) => p.file.split('/')[1]!)])]));
     const retired = new Set(c.retiredCircles ?? []);
@@ -369,7 +371,7 @@ export class Catalog {
    */
   async backupDataIn(r: ImageRef, adding?: { circle: string; point: Point }): Promise<string | undefined> {
     const dir = this.imageDir(r);
-    for (const e of (await direntsOf(dir)) ?? []) {
+    for (const e of ((await direntsOf(dir)) ?? []).sort(byName)) {
       if (!e.isDirectory()) continue;
       const own = adding?.circle === e.name ? adding.point : undefined;
       for (const f of (await direntsOf(within(dir, e.name))) ?? []) {
@@ -418,6 +420,8 @@ export function newestPoint(c: ImageCatalog): { circle: Circle; point: Point } |
   const point = circle?.points.at(-1);
   return circle && point ? { circle, point } : undefined;
 }
+
+const byName = (a: Dirent, b: Dirent): number => a.name.localeCompare(b.name);
 
 /** Entries without following links (Dirent types come from lstat), or undefined when `dir` is missing. */
 async function direntsOf(dir: string): Promise<Dirent[] | undefined> {

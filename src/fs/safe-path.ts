@@ -100,17 +100,27 @@ export async function symlinksInside(dir: string): Promise<string[]> {
 }
 
 /**
- * Removes the directory `path` below `root` and everything in it, refusing before anything is
- * removed if the path runs through a link or the tree holds one: a planted link must be looked at
- * by a person, not deleted through or around. A missing directory is already removed.
+ * Throws unless the directory `path` below `root` could be removed without going through a link:
+ * the way to it, and the whole tree, hold none. True when it exists. Lets a caller refuse before
+ * it records the removal.
  */
-export async function removeTree(root: string, path: string): Promise<boolean> {
+export async function assertRemovableTree(root: string, path: string): Promise<boolean> {
   await assertNoSymlinks(root, path);
   const st = await lstatOrUndefined(within(root, path));
   if (!st) return false;
   if (!st.isDirectory()) throw new UnsafePathError(within(root, path), 'is not a directory');
   const links = await symlinksInside(within(root, path));
   if (links.length) throw new UnsafePathError(links[0]!, `is a symbolic link inside ${within(root, path)}, which is therefore not removed`);
+  return true;
+}
+
+/**
+ * Removes the directory `path` below `root` and everything in it, refusing before anything is
+ * removed if the path runs through a link or the tree holds one: a planted link must be looked at
+ * by a person, not deleted through or around. A missing directory is already removed.
+ */
+export async function removeTree(root: string, path: string): Promise<boolean> {
+  if (!(await assertRemovableTree(root, path))) return false;
   await rm(within(root, path), { recursive: true, force: true });
   await fsyncDir(dirname(within(root, path)));
   return true;

@@ -1,6 +1,6 @@
 /** Real backup directories for the catalog tests: temp roots, points, and real export files. */
 import { after } from 'node:test';
-import { mkdtempSync, rmSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, readdirSync, readFileSync, writeFileSync, mkdirSync, lstatSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -45,6 +45,14 @@ export async function withPoints(cat: Catalog, pts: [string, Point][], ref = IMG
   }
 }
 
+/** Every file below `dir` with its contents: equal before and after means nothing there changed. */
+export function snapshotOf(dir: string): [string, string][] {
+  return allFiles(dir).map((f) => {
+    const p = join(dir, f);
+    return [f, lstatSync(p).isSymbolicLink() ? `link to ${readlinkSync(p)}` : readFileSync(p, 'latin1')];
+  });
+}
+
 /** An `rbd diff v1` file as `rbd export-diff` writes it: header, one data record, end. */
 export function diffBytes(from: string | null, to: string | null, data: Buffer): Buffer {
   const name = (tag: string, s: string) => {
@@ -81,7 +89,10 @@ export async function realPoint(cat: Catalog, circle: string, snapshot: string, 
   const f = cat.pointPath(ref, p);
   mkdirSync(join(f, '..'), { recursive: true });
   writeFileSync(f, bytes);
-  const real = { ...p, backupName: snapshot.slice('rbdbackup-'.length), bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+  // What a real run records: the compact time as backup name, and the time that named the snapshot.
+  const t = snapshot.slice('rbdbackup-'.length);
+  const runTime = `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(9, 11)}:${t.slice(11, 13)}:${t.slice(13, 15)}.000Z`;
+  const real = { ...p, backupName: t, runTime, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
   await cat.addPoint(ref, circle, real);
   return real;
 }
