@@ -6,7 +6,7 @@
 import { Context } from '@temporalio/activity';
 import { readdir, stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { Catalog, type Point } from '../src/catalog/catalog.js';
+import { Catalog, MANIFEST_FILE, type Point } from '../src/catalog/catalog.js';
 import { Rbd, RbdError, EEXIST, ENOENT } from '../src/rbd/rbd.js';
 import { checkName, compactUtc, imageKey, type ImageRef } from '../src/names/names.js';
 import { chainProblems, resolvePoint, unrestorablePoints } from '../src/plan/chain.js';
@@ -220,7 +220,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
         const broken = new Set(bad.map((b) => b.file));
         for (const p of circle.points) files.push(bad.find((b) => b.file === p.file) ?? { file: p.file, status: 'ok' });
         for (const p of unrestorablePoints(circle, broken)) unrestorable.push({ backupName: p.backupName, snapshot: p.snapshot, file: p.file });
-        const claimed = new Set(circle.points.map((p) => p.file.split('/')[1]));
+        const claimed = new Set([MANIFEST_FILE, ...circle.points.map((p) => p.file.split('/')[1])]);
         const present = await readdir(catalog.circleDir(input.image, circle.name)).catch(() => [] as string[]);
         for (const f of present.filter((x) => !claimed.has(x))) files.push({ file: `${circle.name}/${f}`, status: 'extra' });
       }

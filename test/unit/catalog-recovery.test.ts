@@ -439,6 +439,19 @@ describe('sweep removes only provable garbage', () => {
     assert.deepEqual(await cat.sweepOrphans(IMG), []);
   });
 
+  test('a circle name claimed again by a new point loses its tombstone, so the sweep keeps it', async () => {
+    const cat = new Catalog(freshDir(), 'ceph');
+    await realPoint(cat, snap(1), snap(1), null);
+    const c = await cat.load(IMG);
+    c.circles = [];
+    c.retiredCircles = [snap(1)];
+    await cat.save(c);
+    const again = await realPoint(cat, snap(1), snap(1), null);
+    assert.equal((await cat.load(IMG)).retiredCircles, undefined);
+    assert.deepEqual(await cat.sweep(IMG), { removed: [], unclaimed: [] });
+    assert.ok(existsSync(cat.pointPath(IMG, again)));
+  });
+
   test('a tombstoned circle holding a symbolic link is refused whole, and the link target untouched', async () => {
     const cat = new Catalog(freshDir(), 'ceph');
     await realPoint(cat, snap(1), snap(1), null);
