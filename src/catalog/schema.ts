@@ -196,6 +196,6 @@ export class CatalogUnreadableError extends Error {
     readonly ref: ImageRef,
     readonly problem: string,
   ) {
-    super(`${file} ${problem}; run \`${rebuildCommand(ref)}\` to rebuild it from the circle directories`);
+    super(`${file} ${problem.replace(/\s*\n\s*/g, ' ')}; run \`${rebuildCommand(ref)}\` to rebuild it from the circle directories`);
   }
 }

@@ -1,11 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync, mkdirSync, existsSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync, mkdirSync, existsSync, statSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { within, writeFileAtomic } from '../../src/fs/atomic.js';
 import { sha256File } from '../../src/fs/checksum.js';
-import { Catalog, newestPoint, CATALOG_FORMAT, fullFileName, diffFileName, type ImageCatalog } from '../../src/catalog/catalog.js';
+import { Catalog, CatalogUnreadableError, newestPoint, CATALOG_FORMAT, fullFileName, diffFileName, type ImageCatalog } from '../../src/catalog/catalog.js';
 import { NameError } from '../../src/names/names.js';
 import { IMG, allFiles, freshDir, point, snap, withPoints } from './catalog-fixtures.js';
 
@@ -221,6 +221,14 @@ describe('Catalog on disk', () => {
     assert.deepEqual(await new Catalog(freshDir(), 'ceph').sweep(IMG), { removed: [], unclaimed: [] });
   });
 
+  test('sweepOrphans with no catalog refuses and removes nothing: one lost file must not cost the history', async () => {
+    const cat = new Catalog(freshDir(), 'ceph');
+    await withPoints(cat, [[snap(1), point(snap(1), snap(1))]]);
+    rmSync(cat.catalogPath(IMG));
+    await assert.rejects(cat.sweepOrphans(IMG), CatalogUnreadableError);
+    assert.deepEqual(allFiles(cat.imageDir(IMG)), [`${snap(1)}/manifest.json`, `${snap(1)}/${fullFileName(snap(1))}`]);
+  });
+
   test('images() lists image directories holding a catalog.json or backup data, sorted', async () => {
     const cat = new Catalog(freshDir(), 'ceph');
     for (const r of [{ pool: 'ssd', image: 'b' }, { pool: 'rbd', image: 'z' }, { pool: 'rbd', image: 'a' }]) {
@@ -245,6 +253,58 @@ describe('Catalog on disk', () => {
       { pool: 'ssd', image: 'b' },
     ]);
   });
+
+  const byData: { name: string; make: (cat: Catalog) => void; want: { pool: string; image: string }[] }[] = [
+    {
+      name: 'an export file but no catalog.json',
+      make: (cat) => {
+        mkdirSync(cat.circleDir(IMG, snap(1)), { recursive: true });
+        writeFileSync(join(cat.circleDir(IMG, snap(1)), fullFileName(snap(1))), 'x');
+      },
+      want: [IMG],
+    },
+    {
+      name: 'a manifest but no catalog.json',
+      make: (cat) => {
+        mkdirSync(cat.circleDir(IMG, snap(1)), { recursive: true });
+        writeFileSync(cat.manifestPath(IMG, snap(1)), '{}');
+      },
+      want: [IMG],
+    },
+    {
+      name: 'a catalog.json that is damaged',
+      make: (cat) => {
+        mkdirSync(cat.imageDir(IMG), { recursive: true });
+        writeFileSync(cat.catalogPath(IMG), '{');
+      },
+      want: [IMG],
+    },
+    {
+      name: 'only a partial export',
+      make: (cat) => {
+        mkdirSync(cat.circleDir(IMG, snap(1)), { recursive: true });
+        writeFileSync(join(cat.circleDir(IMG, snap(1)), `.${fullFileName(snap(1))}.partial-1`), 'x');
+      },
+      want: [],
+    },
+    {
+      name: 'a pool named reports',
+      make: (cat) => {
+        const r = { pool: 'reports', image: 'vm-2' };
+        mkdirSync(cat.circleDir(r, snap(1)), { recursive: true });
+        writeFileSync(join(cat.circleDir(r, snap(1)), fullFileName(snap(1))), 'x');
+        writeFileSync(join(cat.root, 'reports', 'run-0.json'), '{}');
+      },
+      want: [{ pool: 'reports', image: 'vm-2' }],
+    },
+  ];
+  for (const c of byData) {
+    test(`images() finds images by their data: ${c.name}`, async () => {
+      const cat = new Catalog(freshDir(), 'ceph');
+      c.make(cat);
+      assert.deepEqual(await cat.images(), c.want);
+    });
+  }
 
   test('images() of a destination never written is empty', async () => {
     assert.deepEqual(await new Catalog(freshDir(), 'ceph').images(), []);
