@@ -7,7 +7,7 @@ import { Context } from '@temporalio/activity';
 import { readdir, stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { createHash } from 'node:crypto';
-import type { Catalog, Point } from '../src/catalog/catalog.js';
+import { MANIFEST_FILE, type Catalog, type Point } from '../src/catalog/catalog.js';
 import type { Config } from '../src/config/config.js';
 import { catalogFor } from './access.js';
 import { Rbd, RbdError, EEXIST, ENOENT } from '../src/rbd/rbd.js';
@@ -291,7 +291,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
         const broken = new Set(bad.map((b) => b.file));
         for (const p of circle.points) files.push(bad.find((b) => b.file === p.file) ?? { file: p.file, status: 'ok' });
         for (const p of unrestorablePoints(circle, broken)) unrestorable.push({ backupName: p.backupName, snapshot: p.snapshot, file: p.file });
-        const claimed = new Set(circle.points.map((p) => p.file.split('/')[1]));
+        const claimed = new Set([MANIFEST_FILE, ...circle.points.map((p) => p.file.split('/')[1])]);
         const present = await readdir(catalog.circleDir(input.image, circle.name)).catch(() => [] as string[]);
         for (const f of present.filter((x) => !claimed.has(x))) files.push({ file: `${circle.name}/${f}`, status: 'extra' });
       }

@@ -1,57 +1,13 @@
-import { describe, test, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, readdirSync, readFileSync, writeFileSync, mkdirSync, existsSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync, mkdirSync, existsSync, statSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { within, writeFileAtomic } from '../../src/fs/atomic.js';
 import { sha256File } from '../../src/fs/checksum.js';
-import { Catalog, newestPoint, CATALOG_FORMAT, fullFileName, diffFileName, type Point, type ImageCatalog } from '../../src/catalog/catalog.js';
+import { Catalog, CatalogUnreadableError, newestPoint, CATALOG_FORMAT, fullFileName, diffFileName, type ImageCatalog } from '../../src/catalog/catalog.js';
 import { NameError } from '../../src/names/names.js';
-
-const tmp = mkdtempSync(join(tmpdir(), 'rbd-backup-catalog-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
-let n = 0;
-const freshDir = (): string => {
-  const d = join(tmp, `case-${++n}`);
-  mkdirSync(d);
-  return d;
-};
-
-const IMG = { pool: 'rbd', image: 'vm-1' };
-const snap = (day: number) => `rbdbackup-202611${String(day).padStart(2, '0')}T010000Z`;
-function point(circle: string, snapshot: string, from: string | null = null): Point {
-  const file = from ? diffFileName(snapshot, from) : fullFileName(snapshot);
-  return {
-    backupName: `b-${snapshot}`,
-    type: from ? 'incr' : 'full',
-    snapshot,
-    fromSnapshot: from,
-    file: `${circle}/${file}`,
-    bytes: 1,
-    sha256: '0'.repeat(64),
-    runTime: '2026-11-01T01:00:00.000Z',
-    exportedAt: '2026-11-01T01:05:00.000Z',
-    workflowId: 'wf',
-  };
-}
-
-/** Adds the points and creates their files, as the export activity would. */
-async function withPoints(cat: Catalog, pts: [string, Point][]): Promise<void> {
-  for (const [circle, p] of pts) {
-    const f = cat.pointPath(IMG, p);
-    mkdirSync(join(f, '..'), { recursive: true });
-    writeFileSync(f, p.snapshot);
-    await cat.addPoint(IMG, circle, p);
-  }
-}
-
-function allFiles(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name).slice(dir.length + 1))
-    .sort();
-}
+import { IMG, allFiles, freshDir, point, snap, withPoints } from './catalog-fixtures.js';
 
 describe('within', () => {
   const root = '/srv/backup';
@@ -136,7 +92,9 @@ describe('Catalog paths', () => {
     assert.equal(cat.root, '/srv/backup/ceph');
     assert.equal(cat.imageDir(IMG), '/srv/backup/ceph/rbd/vm-1');
     assert.equal(cat.circleDir(IMG, snap(1)), `/srv/backup/ceph/rbd/vm-1/${snap(1)}`);
-    assert.equal(cat.reportPath('run-1'), '/srv/backup/ceph/reports/run-1.json');
+    assert.equal(cat.reportPath('run-1'), '/srv/backup/ceph/.reports/run-1.json');
+    assert.equal(cat.catalogPath(IMG), '/srv/backup/ceph/rbd/vm-1/catalog.json');
+    assert.equal(cat.manifestPath(IMG, snap(1)), `/srv/backup/ceph/rbd/vm-1/${snap(1)}/manifest.json`);
     assert.equal(cat.pointPath(IMG, { file: `${snap(1)}/x.full` }), `/srv/backup/ceph/rbd/vm-1/${snap(1)}/x.full`);
   });
   const refusals: { name: string; fn: () => unknown; err: RegExp | typeof NameError }[] = [
@@ -158,13 +116,12 @@ describe('Catalog on disk', () => {
     assert.deepEqual(await cat.load(IMG), { format: CATALOG_FORMAT, cluster: 'ceph', pool: 'rbd', image: 'vm-1', circles: [] });
   });
 
-  test('load refuses an unknown format and corrupt JSON', async () => {
+  test('load of an image directory holding only leftovers of a failed first export is an empty catalog', async () => {
+    // A first full that failed leaves its circle directory and maybe a partial: no backup yet.
     const cat = new Catalog(freshDir(), 'ceph');
-    mkdirSync(cat.imageDir(IMG), { recursive: true });
-    writeFileSync(join(cat.imageDir(IMG), 'catalog.json'), JSON.stringify({ format: 'other@9', circles: [] }));
-    await assert.rejects(cat.load(IMG), /unknown format other@9/);
-    writeFileSync(join(cat.imageDir(IMG), 'catalog.json'), '{"format":');
-    await assert.rejects(cat.load(IMG), /corrupt JSON/);
+    mkdirSync(cat.circleDir(IMG, snap(1)), { recursive: true });
+    writeFileSync(join(cat.circleDir(IMG, snap(1)), `.${fullFileName(snap(1))}.partial-1`), 'x');
+    assert.deepEqual((await cat.load(IMG)).circles, []);
   });
 
   test('identity round-trips; absent identity is undefined', async () => {
@@ -173,20 +130,23 @@ describe('Catalog on disk', () => {
     const id = { format: 'rbd-backup/cluster@1' as const, name: 'ceph', fsid: 'f-1', createdAt: '2026-11-01T00:00:00.000Z' };
     await cat.writeIdentity(id);
     assert.deepEqual(await cat.readIdentity(), id);
+    assert.equal(statSync(cat.root).mode & 0o777, 0o700, 'exports hold disk contents');
   });
 
   test('addPoint is idempotent and leaves no temp files', async () => {
     const cat = new Catalog(freshDir(), 'ceph');
     const p = point(snap(1), snap(1));
     await cat.addPoint(IMG, snap(1), p);
-    const once = readFileSync(join(cat.imageDir(IMG), 'catalog.json'), 'utf8');
+    const once = readFileSync(cat.catalogPath(IMG), 'utf8');
+    const manifest = readFileSync(cat.manifestPath(IMG, snap(1)), 'utf8');
     await cat.addPoint(IMG, snap(1), p);
     await cat.addPoint(IMG, snap(1), { ...p, bytes: 999 });
-    assert.equal(readFileSync(join(cat.imageDir(IMG), 'catalog.json'), 'utf8'), once);
+    assert.equal(readFileSync(cat.catalogPath(IMG), 'utf8'), once);
+    assert.equal(readFileSync(cat.manifestPath(IMG, snap(1)), 'utf8'), manifest);
     const c = await cat.load(IMG);
     assert.equal(c.circles.length, 1);
     assert.deepEqual(c.circles[0]!.points, [p]);
-    assert.deepEqual(readdirSync(cat.imageDir(IMG)), ['catalog.json']);
+    assert.deepEqual(allFiles(cat.imageDir(IMG)), ['catalog.json', `${snap(1)}/manifest.json`]);
   });
 
   test('addPoint appends in order and keeps circles sorted by name', async () => {
@@ -197,6 +157,14 @@ describe('Catalog on disk', () => {
     const c = await cat.load(IMG);
     assert.deepEqual(c.circles.map((x) => x.name), [snap(1), snap(8)]);
     assert.deepEqual(c.circles[0]!.points.map((p) => p.snapshot), [snap(1), snap(2)]);
+  });
+
+  test('addPoint refuses a point whose file is outside its circle before writing anything', async () => {
+    const cat = new Catalog(freshDir(), 'ceph');
+    await cat.addPoint(IMG, snap(1), point(snap(1), snap(1)));
+    const before = allFiles(cat.imageDir(IMG)).map((f) => [f, readFileSync(join(cat.imageDir(IMG), f), 'utf8')]);
+    await assert.rejects(cat.addPoint(IMG, snap(1), { ...point(snap(1), snap(2), snap(1)), file: `${snap(9)}/${diffFileName(snap(2), snap(1))}` }), /not a file of circle/);
+    assert.deepEqual(allFiles(cat.imageDir(IMG)).map((f) => [f, readFileSync(join(cat.imageDir(IMG), f), 'utf8')]), before);
   });
 
   test('removeCircle removes the entry and the files, and nothing else', async () => {
@@ -210,13 +178,23 @@ describe('Catalog on disk', () => {
     const c = await cat.load(IMG);
     assert.deepEqual(c.circles.map((x) => x.name), [snap(3)]);
     assert.equal(existsSync(cat.circleDir(IMG, snap(1))), false);
-    assert.deepEqual(allFiles(cat.imageDir(IMG)), ['catalog.json', `${snap(3)}/${fullFileName(snap(3))}`]);
+    assert.deepEqual(allFiles(cat.imageDir(IMG)), ['catalog.json', `${snap(3)}/manifest.json`, `${snap(3)}/${fullFileName(snap(3))}`]);
+    assert.equal(c.retiredCircles, undefined, 'the tombstone goes with the directory');
     await cat.removeCircle(IMG, 'rbdbackup-20000101T000000Z');
     assert.deepEqual((await cat.load(IMG)).circles.map((x) => x.name), [snap(3)], 'removing an unknown circle is a no-op');
     assert.deepEqual((await cat.load(IMG)).retiredSnapshots, [snap(1), snap(2)], 'its snapshots stay ours to delete');
   });
 
-  test('removeNewestPoint removes the last point and its file; an emptied circle goes entirely', async () => {
+  test('removeCircle leaves alone a directory the catalog neither lists nor tombstones', async () => {
+    const cat = new Catalog(freshDir(), 'ceph');
+    await withPoints(cat, [[snap(3), point(snap(3), snap(3))]]);
+    mkdirSync(cat.circleDir(IMG, snap(1)));
+    writeFileSync(join(cat.circleDir(IMG, snap(1)), fullFileName(snap(1))), 'somebody else');
+    await cat.removeCircle(IMG, snap(1));
+    assert.equal(readFileSync(join(cat.circleDir(IMG, snap(1)), fullFileName(snap(1))), 'utf8'), 'somebody else');
+  });
+
+  test('removeNewestPoint removes the last point, its file and its manifest entry; an emptied circle goes entirely', async () => {
     const cat = new Catalog(freshDir(), 'ceph');
     const full = point(snap(1), snap(1));
     const diff = point(snap(1), snap(2), snap(1));
@@ -227,6 +205,7 @@ describe('Catalog on disk', () => {
     assert.deepEqual(await cat.removeNewestPoint(IMG, snap(1)), diff);
     assert.deepEqual((await cat.load(IMG)).circles[0]!.points, [full]);
     assert.deepEqual((await cat.load(IMG)).retiredSnapshots, [snap(2)]);
+    assert.deepEqual(JSON.parse(readFileSync(cat.manifestPath(IMG, snap(1)), 'utf8')).points, [full]);
     assert.equal(existsSync(cat.pointPath(IMG, diff)), false);
     assert.equal(existsSync(cat.pointPath(IMG, full)), true);
 
@@ -238,75 +217,94 @@ describe('Catalog on disk', () => {
     assert.equal(await cat.removeNewestPoint(IMG, snap(9)), undefined);
   });
 
-  test('sweepOrphans removes unclaimed files and directories and keeps claimed ones', async () => {
-    const cat = new Catalog(freshDir(), 'ceph');
-    const full = point(snap(1), snap(1));
-    const diff = point(snap(1), snap(2), snap(1));
-    await withPoints(cat, [
-      [snap(1), full],
-      [snap(1), diff],
-    ]);
-    const dir = cat.imageDir(IMG);
-    const orphans = [
-      `${snap(1)}/.${diffFileName(snap(3), snap(2))}.partial`,
-      `${snap(1)}/${diffFileName(snap(3), snap(2))}`,
-      `${snap(5)}/${fullFileName(snap(5))}`,
-      `${snap(6)}/.${fullFileName(snap(6))}.partial`,
-      '.catalog.json.tmp-1234',
-    ];
-    for (const o of orphans) {
-      mkdirSync(join(dir, o, '..'), { recursive: true });
-      writeFileSync(join(dir, o), 'junk');
-    }
-    mkdirSync(join(dir, snap(7)));
-    const removed = await cat.sweepOrphans(IMG);
-    assert.deepEqual(
-      [...removed].sort(),
-      [
-        `${snap(1)}/.${diffFileName(snap(3), snap(2))}.partial`,
-        `${snap(1)}/${diffFileName(snap(3), snap(2))}`,
-        snap(5),
-        snap(6),
-        snap(7),
-        '.catalog.json.tmp-1234',
-      ].sort(),
-    );
-    assert.deepEqual(allFiles(dir), ['catalog.json', full.file, diff.file].sort());
-    assert.equal((await cat.load(IMG)).circles[0]!.points.length, 2, 'the catalog is untouched');
-    assert.deepEqual(await cat.sweepOrphans(IMG), [], 'a second sweep finds nothing');
-  });
-
   test('sweepOrphans of an image with no directory removes nothing', async () => {
-    assert.deepEqual(await new Catalog(freshDir(), 'ceph').sweepOrphans(IMG), []);
+    assert.deepEqual(await new Catalog(freshDir(), 'ceph').sweep(IMG), { removed: [], unclaimed: [] });
   });
 
-  test('sweepOrphans with no catalog removes everything in the image directory', async () => {
+  test('sweepOrphans with no catalog refuses and removes nothing: one lost file must not cost the history', async () => {
     const cat = new Catalog(freshDir(), 'ceph');
-    mkdirSync(cat.circleDir(IMG, snap(1)), { recursive: true });
-    writeFileSync(join(cat.circleDir(IMG, snap(1)), 'x.full'), 'x');
-    assert.deepEqual(await cat.sweepOrphans(IMG), [snap(1)]);
-    assert.deepEqual(readdirSync(cat.imageDir(IMG)), []);
+    await withPoints(cat, [[snap(1), point(snap(1), snap(1))]]);
+    rmSync(cat.catalogPath(IMG));
+    await assert.rejects(cat.sweepOrphans(IMG), CatalogUnreadableError);
+    assert.deepEqual(allFiles(cat.imageDir(IMG)), [`${snap(1)}/manifest.json`, `${snap(1)}/${fullFileName(snap(1))}`]);
   });
 
-  test('images() lists only directories with a catalog.json, sorted', async () => {
+  test('images() lists image directories holding a catalog.json or backup data, sorted', async () => {
     const cat = new Catalog(freshDir(), 'ceph');
     for (const r of [{ pool: 'ssd', image: 'b' }, { pool: 'rbd', image: 'z' }, { pool: 'rbd', image: 'a' }]) {
       await cat.addPoint(r, snap(1), point(snap(1), snap(1)));
     }
-    mkdirSync(join(cat.root, 'rbd', 'no-catalog', snap(1)), { recursive: true });
+    mkdirSync(join(cat.root, 'rbd', 'no-data', snap(1)), { recursive: true });
+    writeFileSync(join(cat.root, 'rbd', 'no-data', snap(1), `.${fullFileName(snap(1))}.partial-1`), 'x');
     mkdirSync(join(cat.root, 'empty-pool'), { recursive: true });
+    mkdirSync(join(cat.root, 'lost+found'), { recursive: true });
     writeFileSync(join(cat.root, 'rbd', 'stray-file'), 'x');
     await cat.writeIdentity({ format: 'rbd-backup/cluster@1', name: 'ceph', fsid: 'f', createdAt: 'now' });
     writeFileSync(join(cat.root, 'ceph.conf'), '[global]\n');
-    await writeFileAtomic(cat.reportPath('run-1'), '{}');
-    mkdirSync(join(cat.root, 'reports', 'x'), { recursive: true });
-    writeFileSync(join(cat.root, 'reports', 'x', 'catalog.json'), '{}');
+    await cat.writeReport('run-1', '{}');
+    mkdirSync(join(cat.root, '.reports', 'x'), { recursive: true });
+    writeFileSync(join(cat.root, '.reports', 'x', 'catalog.json'), '{}');
+    // Reports of earlier versions: plain files in a directory that looks like a pool.
+    mkdirSync(join(cat.root, 'reports'));
+    writeFileSync(join(cat.root, 'reports', 'run-0.json'), '{}');
     assert.deepEqual(await cat.images(), [
       { pool: 'rbd', image: 'a' },
       { pool: 'rbd', image: 'z' },
       { pool: 'ssd', image: 'b' },
     ]);
   });
+
+  const byData: { name: string; make: (cat: Catalog) => void; want: { pool: string; image: string }[] }[] = [
+    {
+      name: 'an export file but no catalog.json',
+      make: (cat) => {
+        mkdirSync(cat.circleDir(IMG, snap(1)), { recursive: true });
+        writeFileSync(join(cat.circleDir(IMG, snap(1)), fullFileName(snap(1))), 'x');
+      },
+      want: [IMG],
+    },
+    {
+      name: 'a manifest but no catalog.json',
+      make: (cat) => {
+        mkdirSync(cat.circleDir(IMG, snap(1)), { recursive: true });
+        writeFileSync(cat.manifestPath(IMG, snap(1)), '{}');
+      },
+      want: [IMG],
+    },
+    {
+      name: 'a catalog.json that is damaged',
+      make: (cat) => {
+        mkdirSync(cat.imageDir(IMG), { recursive: true });
+        writeFileSync(cat.catalogPath(IMG), '{');
+      },
+      want: [IMG],
+    },
+    {
+      name: 'only a partial export',
+      make: (cat) => {
+        mkdirSync(cat.circleDir(IMG, snap(1)), { recursive: true });
+        writeFileSync(join(cat.circleDir(IMG, snap(1)), `.${fullFileName(snap(1))}.partial-1`), 'x');
+      },
+      want: [],
+    },
+    {
+      name: 'a pool named reports',
+      make: (cat) => {
+        const r = { pool: 'reports', image: 'vm-2' };
+        mkdirSync(cat.circleDir(r, snap(1)), { recursive: true });
+        writeFileSync(join(cat.circleDir(r, snap(1)), fullFileName(snap(1))), 'x');
+        writeFileSync(join(cat.root, 'reports', 'run-0.json'), '{}');
+      },
+      want: [{ pool: 'reports', image: 'vm-2' }],
+    },
+  ];
+  for (const c of byData) {
+    test(`images() finds images by their data: ${c.name}`, async () => {
+      const cat = new Catalog(freshDir(), 'ceph');
+      c.make(cat);
+      assert.deepEqual(await cat.images(), c.want);
+    });
+  }
 
   test('images() of a destination never written is empty', async () => {
     assert.deepEqual(await new Catalog(freshDir(), 'ceph').images(), []);
@@ -322,6 +320,14 @@ describe('Catalog on disk', () => {
       assert.deepEqual(await cat.images(), [IMG]);
     },
   );
+
+  test('writeReport writes under .reports, never among the pools', async () => {
+    const cat = new Catalog(freshDir(), 'ceph');
+    const file = await cat.writeReport('run-1', '{"ok":true}\n');
+    assert.equal(file, join(cat.root, '.reports', 'run-1.json'));
+    assert.equal(readFileSync(file, 'utf8'), '{"ok":true}\n');
+    assert.deepEqual(readdirSync(cat.root), ['.reports']);
+  });
 });
 
 describe('newestPoint', () => {
