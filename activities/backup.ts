@@ -3,7 +3,7 @@
  * workflow may run any of them again after a crash or a timeout.
  */
 import { Context, CancelledFailure } from '@temporalio/activity';
-import { mkdir, rm, rename, stat, statfs, copyFile, chmod } from 'node:fs/promises';
+import { readFile, rm, rename, stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 import type { Logger } from 'pino';
@@ -16,7 +16,7 @@ import { Rbd, RbdError, EEXIST, ENOENT } from '../src/rbd/rbd.js';
 import { checkName, imageKey, type ImageRef } from '../src/names/names.js';
 import { snapshotsToDelete, circlesToPrune } from '../src/plan/retention.js';
 import { sha256File } from '../src/fs/checksum.js';
-import { fsyncDir, fsyncFile, writeFileAtomic, within } from '../src/fs/atomic.js';
+import { fsyncDir, fsyncFile, within } from '../src/fs/atomic.js';
 import {
   INPUT_ERROR,
   type BackupReport,
@@ -118,15 +118,10 @@ export function createBackupActivities(deps: BackupDeps) {
   }
 
   async function writeIdentity(catalog: Catalog, fsid: string): Promise<void> {
-    // Backups hold disk contents: only the backup user may read them.
-    await mkdir(catalog.root, { recursive: true, mode: 0o700 });
-    await copyFile(config.cluster.conf, within(catalog.root, 'ceph.conf'));
+    // The cluster directory is created 0700 by the catalog: backups hold disk contents.
+    await catalog.writeClusterFile('ceph.conf', await readFile(config.cluster.conf), 0o644);
     // Only the worker's own config can ask for the keyring: it is a secret, never a run's choice.
-    if (config.backup.copy_keyring) {
-      const dest = within(catalog.root, 'keyring');
-      await copyFile(config.cluster.keyring, dest);
-      await chmod(dest, 0o600);
-    }
+    if (config.backup.copy_keyring) await catalog.writeClusterFile('keyring', await readFile(config.cluster.keyring), 0o600);
     await catalog.writeIdentity({ format: 'rbd-backup/cluster@1', name: catalog.cluster, fsid, createdAt: new Date().toISOString() });
   }
 
@@ -235,12 +230,12 @@ export function createBackupActivities(deps: BackupDeps) {
       // The plan was made before this image's mutex was held: re-check it against the catalog now.
       const stale = staleness(current.circles.find((c) => c.name === p.circle), p);
       if (stale) throw refuse('StalePlan', `plan for ${imageKey(p)} is stale: ${stale}; run again`);
-      const dir = catalog.circleDir(p, p.circle);
+      // Created and checked: no directory on the way may be a link out of the destination.
+      const dir = await catalog.checkedCircleDir(p, p.circle, { create: true });
       const name = p.type === 'full' ? fullFileName(p.snapshot) : diffFileName(p.snapshot, p.fromSnapshot!);
       const final = within(dir, name);
       // Per attempt: an earlier attempt's rbd may still be running after a heartbeat timeout.
       const tmp = within(dir, `.${name}.partial-${ctx.info.attempt}`);
-      await mkdir(dir, { recursive: true });
       // rbd opens its output with O_EXCL: this attempt's own leftover must go first. The final
       // file is never removed here: an earlier attempt may be cataloguing it right now.
       await rm(tmp, { force: true });
@@ -352,15 +347,17 @@ export function createBackupActivities(deps: BackupDeps) {
     });
   }
 
-  async function pruneCircles(r: RetentionInput): Promise<{ pruned: string[]; swept: string[] }> {
+  async function pruneCircles(r: RetentionInput): Promise<{ pruned: string[]; swept: string[]; unclaimed: string[] }> {
     return guard(async () => {
       const catalog = catalogFor(r.cluster, r.destination);
       const cat = await catalog.load(r);
       const pruned = circlesToPrune(cat.circles.map((c) => c.name), r.retain);
       for (const c of pruned) await catalog.removeCircle(r, c);
-      const swept = await catalog.sweepOrphans(r);
+      const { removed: swept, unclaimed } = await catalog.sweep(r);
       if (pruned.length || swept.length) log(r, 'prune', r.run).info({ pruned, swept }, 'circles pruned');
-      return { pruned, swept };
+      // Never removed: a person decides what an entry no record claims is.
+      if (unclaimed.length) log(r, 'prune', r.run).warn({ unclaimed }, 'entries in the image directory that no record claims were left in place');
+      return { pruned, swept, unclaimed };
     });
   }
 
@@ -368,8 +365,7 @@ export function createBackupActivities(deps: BackupDeps) {
     return guard(async () => {
       const catalog = catalogFor(input.report.cluster, input.destination);
       const file = catalog.reportPath(input.report.backupName);
-      await writeFileAtomic(file, JSON.stringify({ ...input.report, reportFile: file }, null, 2) + '\n');
-      return file;
+      return catalog.writeReport(input.report.backupName, JSON.stringify({ ...input.report, reportFile: file }, null, 2) + '\n');
     });
   }
 

@@ -15,7 +15,7 @@ const HOPELESS: Record<string, { errno: number; hint: string }> = {
 };
 
 /** Typed errors of our own modules that describe a state, not a hiccup: retrying changes nothing. */
-const STATE_ERRORS = new Set(['InputError', 'NameError', 'CatalogUnreadableError', 'UnsafePathError']);
+const STATE_ERRORS = new Set(['InputError', 'NameError', 'CatalogUnreadableError', 'UnsafePathError', 'IdentityUnreadableError', 'RebuildRefusedError']);
 
 /**
  * Activity errors as Temporal failures: rbd's command, exit code and stderr travel as details so the

@@ -1,10 +1,11 @@
 import { createBackupActivities, type BackupDeps } from './backup.js';
 import { createRestoreActivities } from './restore.js';
+import { createCatalogActivities } from './catalog.js';
 
 export type ActivityDeps = BackupDeps;
 
 export function createActivities(deps: ActivityDeps) {
-  return { ...createBackupActivities(deps), ...createRestoreActivities(deps) };
+  return { ...createBackupActivities(deps), ...createRestoreActivities(deps), ...createCatalogActivities(deps) };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -88,7 +88,9 @@ async function backUpImage(plan: ImagePlan): Promise<ImageResult> {
     result.cleanupErrors.push(failureDetail(e, 'snapshot deletion'));
   }
   try {
-    result.prunedCircles = (await main.pruneCircles({ ...retention, retain: plan.circleRetainCount })).pruned;
+    const pruned = await main.pruneCircles({ ...retention, retain: plan.circleRetainCount });
+    result.prunedCircles = pruned.pruned;
+    if (pruned.unclaimed?.length) result.unclaimed = pruned.unclaimed;
   } catch (e) {
     result.cleanupErrors.push(failureDetail(e, 'circle pruning'));
   }

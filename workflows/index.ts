@@ -2,3 +2,4 @@ export { backupRun, imageBatch } from './backup-run.js';
 export { imageBackup } from './image-backup.js';
 export { restoreImage, deleteBackup } from './restore.js';
 export { verifyRun, verifyBatch, verifyImage } from './verify.js';
+export { rebuildCatalog, rebuildCatalogs } from './catalog.js';

@@ -56,6 +56,11 @@ export interface SweepResult {
   unclaimed: string[];
 }
 
+/** cluster.json cannot be read: no retry heals it, and no run may guess which cluster this is. */
+export class IdentityUnreadableError extends Error {
+  override name = 'IdentityUnreadableError';
+}
+
 export class Catalog {
   readonly root: string;
   constructor(
@@ -136,16 +141,30 @@ export class Catalog {
     return path;
   }
 
+  /** Writes a file beside cluster.json (the cluster's ceph.conf, the keyring when asked). */
+  async writeClusterFile(name: 'ceph.conf' | 'keyring', data: Uint8Array, mode: number): Promise<string> {
+    const file = within(this.root, name);
+    await this.ensure(this.root);
+    await this.check(file);
+    await writeFileAtomic(file, data, mode);
+    return file;
+  }
+
   async readIdentity(): Promise<ClusterIdentity | undefined> {
     const file = within(this.root, 'cluster.json');
     await this.check(file);
     const text = await readTextNoFollow(file);
     if (text === undefined) return undefined;
+    let id: Partial<ClusterIdentity> | null;
     try {
-      return JSON.parse(text) as ClusterIdentity;
+      id = JSON.parse(text) as Partial<ClusterIdentity> | null;
     } catch (e) {
-      throw new Error(`${file}: corrupt JSON: ${(e as Error).message}`);
+      throw new IdentityUnreadableError(`${file}: corrupt JSON (${(e as Error).message}); restore it from a copy, or move it away to record the cluster afresh`);
     }
+    if (!id || typeof id !== 'object' || typeof id.name !== 'string' || typeof id.fsid !== 'string') {
+      throw new IdentityUnreadableError(`${file}: not a cluster identity (needs "name" and "fsid"); restore it from a copy, or move it away to record the cluster afresh`);
+    }
+    return id as ClusterIdentity;
   }
 
   async writeIdentity(id: ClusterIdentity): Promise<void> {

@@ -34,11 +34,22 @@ export function exitOnError(e: unknown): never {
   if (e instanceof WorkflowFailedError) {
     const root = rootCause(e);
     line(root.message);
-    process.exit(root instanceof ApplicationFailure && root.type === INPUT_ERROR ? EXIT_BAD_INPUT : EXIT_FAILED);
+    process.exit(root instanceof ApplicationFailure && BAD_INPUT_FAILURES.has(root.type ?? '') ? EXIT_BAD_INPUT : EXIT_FAILED);
+  }
+  // The catalog's own errors already name the file and what to do.
+  if (e instanceof Error && (e.name === 'CatalogUnreadableError' || e.name === 'IdentityUnreadableError' || e.name === 'UnsafePathError')) {
+    line(e.message);
+    process.exit(e.name === 'CatalogUnreadableError' ? EXIT_FAILED : EXIT_BAD_INPUT);
   }
   line(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
   process.exit(EXIT_FAILED);
 }
+
+/**
+ * Failures that mean "the request or the set-up is wrong" (exit 2) rather than "the work failed"
+ * (exit 1): bad input, an unreadable cluster.json, a planted symlink in the destination.
+ */
+const BAD_INPUT_FAILURES = new Set([INPUT_ERROR, 'IdentityUnreadableError', 'UnsafePathError']);
 
 /** The innermost failure: an activity's own error rather than "Activity task failed". */
 function rootCause(e: Error): Error {

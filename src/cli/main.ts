@@ -5,6 +5,7 @@ import { exitOnError, EXIT_BAD_INPUT } from './common.js';
 import { runCommand } from './run.js';
 import { listCommand } from './list.js';
 import { workerCommand } from './worker.js';
+import { catalogRebuildCommand } from './catalog.js';
 import { deleteCommand, restoreCommand, verifyCommand } from './restore.js';
 
 const program = new Command('rbd-backup')
@@ -68,6 +69,17 @@ program
   .option('--point <name>', 'newest point of a circle to delete (a backup or snapshot name)')
   .option('--json', 'print one JSON document on stdout')
   .action(async (image: string, o) => process.exit(await deleteCommand(image, o)));
+
+const catalog = program.command('catalog').description('maintain the catalog (catalog.json) of the backup directory');
+catalog
+  .command('rebuild')
+  .description("rebuild catalog.json from the circle directories (manifests, else file names, diff headers and recomputed sha256); without POOL/IMAGE, every image whose catalog cannot be read")
+  .argument('[image]', 'POOL/IMAGE')
+  .option(...configOpt)
+  .option('--destination <key>', "a destination key of the worker's config (default: backup.destination)")
+  .option('--replace', 'also replace a catalog.json that reads fine')
+  .option('--json', 'print one JSON document on stdout')
+  .action(async (image: string | undefined, o) => process.exit(await catalogRebuildCommand(image, o)));
 
 program
   .command('worker')

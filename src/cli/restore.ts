@@ -9,7 +9,7 @@ import type { Config } from '../config/config.js';
 import { BusyError, EXIT_FAILED, EXIT_OK, configFrom, printJson } from './common.js';
 
 /** Starts a workflow under an image's mutex ID and waits; a held mutex is a clear refusal. */
-async function underImageMutex<T>(cfg: Config, image: { pool: string; image: string }, kind: string, workflowType: string, arg: unknown): Promise<T> {
+export async function underImageMutex<T>(cfg: Config, image: { pool: string; image: string }, kind: string, workflowType: string, arg: unknown): Promise<T> {
   const connection = await connect(cfg.temporal.address);
   try {
     const client = new Client({ connection, namespace: cfg.temporal.namespace });

@@ -125,6 +125,8 @@ export interface ImageResult extends ImageRef {
   error?: FailureDetail;
   deletedSnapshots?: string[];
   prunedCircles?: string[];
+  /** Entries in the image's directory that no record claims: left in place for a person to look at. */
+  unclaimed?: string[];
   cleanupErrors?: FailureDetail[];
 }
 

@@ -157,3 +157,19 @@ export function check<T>(schema: z.ZodType<T>, value: unknown): { ok: true; valu
   const r = schema.safeParse(value);
   return r.success ? { ok: true, value: r.data } : { ok: false, problem: describeIssue(r.error.issues[0]!) };
 }
+
+export const rebuildInputSchema = z
+  .object({
+    cluster: named('cluster'),
+    destination: key.optional(),
+    image: imageRefSchema,
+    replace: z.boolean(),
+  })
+  .strict();
+
+export const rebuildAllInputSchema = z
+  .object({
+    cluster: named('cluster'),
+    destination: key.optional(),
+  })
+  .strict();

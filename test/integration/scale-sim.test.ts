@@ -48,6 +48,8 @@ function fakeActivities(config: Config): Activities {
     discardRestore: notUsed,
     snapshotSha256: notUsed,
     deletePoints: notUsed,
+    rebuildImageCatalog: notUsed,
+    listRebuildable: notUsed,
     resolveRun: async (input: BackupRunInput) => ({ policy: policyOf(config), images: input.images! }),
     planRun: async (input: PlanInput) =>
       ({
