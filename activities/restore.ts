@@ -4,10 +4,10 @@
  * again after a crash: a half-done import is removed or rolled back and redone, never half-applied.
  */
 import { Context } from '@temporalio/activity';
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { createHash } from 'node:crypto';
-import { MANIFEST_FILE, type Catalog, type Point } from '../src/catalog/catalog.js';
+import { MANIFEST_FILE, UnsafePathError, type Catalog, type Point } from '../src/catalog/catalog.js';
 import type { Config } from '../src/config/config.js';
 import { catalogFor } from './access.js';
 import { Rbd, RbdError, EEXIST, ENOENT } from '../src/rbd/rbd.js';
@@ -76,9 +76,17 @@ export function createRestoreActivities(deps: RestoreDeps) {
     const links: ChainLink[] = [];
     const problems: FileCheck[] = [];
     for (const p of points) {
-      const path = catalog.pointPath(ref, p);
       links.push({ type: p.type, snapshot: p.snapshot, fromSnapshot: p.fromSnapshot, file: p.file, bytes: p.bytes, sha256: p.sha256 });
-      const s = await stat(path).catch(() => undefined);
+      let path: string;
+      try {
+        path = await catalog.checkedPointPath(ref, p);
+      } catch (e) {
+        // A link planted in the backup directory is never read through: it is damage to report.
+        if (!(e instanceof UnsafePathError)) throw e;
+        problems.push({ file: p.file, status: 'corrupt', detail: e.message });
+        continue;
+      }
+      const s = await lstat(path).catch(() => undefined);
       if (!s) {
         problems.push({ file: p.file, status: 'missing' });
         continue;
@@ -162,8 +170,8 @@ export function createRestoreActivities(deps: RestoreDeps) {
   }
 
   /** A point's file, resolved inside this worker's destination (never a path from the input). */
-  function fileOf(input: ChainStep): string {
-    return catalogOf(input).pointPath(input.source, input.link);
+  function fileOf(input: ChainStep): Promise<string> {
+    return catalogOf(input).checkedPointPath(input.source, input.link);
   }
 
   /**
@@ -173,7 +181,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
   async function importFull(input: ChainStep): Promise<void> {
     return guard(async () => {
       const stage = staging(input.target);
-      const file = fileOf(input);
+      const file = await fileOf(input);
       await withHeartbeat(() => ({ step: 'import', file: input.link.file }), async (signal) => {
         await removeImage(stage, signal);
         await rbd.importFull(file, stage, signal);
@@ -197,7 +205,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
       if (!input.link.fromSnapshot || !snaps.includes(input.link.fromSnapshot)) {
         throw refuse(REFUSED, `${imageKey(stage)} lacks ${input.link.fromSnapshot}, the start of ${input.link.file}`);
       }
-      const file = fileOf(input);
+      const file = await fileOf(input);
       if (Context.current().info.attempt > 1) {
         await withHeartbeat(() => ({ step: 'rollback' }), (signal) => rbd.snapRollback(stage, input.link.fromSnapshot!, signal));
       }

@@ -15,14 +15,15 @@ import type { ImageCatalog } from '../../src/catalog/catalog.js';
 const days = ['2034-03-05T02:00:00.000Z', '2034-03-06T02:00:00.000Z', '2034-03-07T02:00:00.000Z'];
 const snapOf = (iso: string) => `rbdbackup-${iso.replace(/[-:]/g, '').replace('.000', '')}`;
 
-/** Every file under `dir` with its size: the proof that nothing was deleted or rewritten. */
+/** Every data file under `dir` with its size and mtime: the proof that nothing was deleted or rewritten. */
 function listing(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string, rel: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p, `${rel}${e.name}/`);
-      else if (e.name !== 'catalog.json') out.push(`${rel}${e.name} ${statSync(p).size}`);
+      // The index files are rewritten by a rebuild; the data must not change at all.
+      else if (e.name !== 'catalog.json' && e.name !== 'manifest.json') out.push(`${rel}${e.name} ${statSync(p).size} ${statSync(p).mtimeMs}`);
     }
   };
   walk(dir, '');
@@ -56,6 +57,7 @@ describe('a lost or damaged catalog.json', () => {
   async function refusedThenRebuilt(damage: () => void, asOf: string) {
     const before = listing(imageDir());
     damage();
+    assert.deepEqual(listing(imageDir()), before, 'the damage touched only index files');
     const r = await cli('run', 'rbd/cat-a', '--config', cfg.file, '--as-of', asOf, '--json');
     assert.equal(r.code, 1, r.stderr);
     const report = JSON.parse(r.stdout) as BackupReport;
@@ -131,6 +133,7 @@ describe('a symlink planted in the destination', () => {
 
   test('a reports directory that points elsewhere is refused', async () => {
     rmSync(join(cfg.destination, 'ceph', 'rbd'));
+    rmSync(join(cfg.destination, 'ceph', '.reports'), { recursive: true, force: true });
     symlinkSync(outside, join(cfg.destination, 'ceph', '.reports'));
     const r = await cli('run', 'rbd/planted-a', '--config', cfg.file, '--as-of', '2034-04-02T01:00:00Z');
     assert.notEqual(r.code, 0);
