@@ -8,28 +8,24 @@
  */
 import {
   ParentClosePolicy,
-  WorkflowIdReusePolicy,
   executeChild,
   proxyActivities,
-  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { BackupActivities } from '../activities/backup.js';
 import {
-  imageWorkflowId,
   type BackupReport,
   type BackupRunInput,
   type ImagePlan,
   type ImageResult,
 } from '../src/contract/backup.js';
-import { RBD_BACKUP_IMAGES, RBD_BACKUP_KIND, RBD_BACKUP_NAME, SCHEDULED_START_TIME } from '../src/contract/search-attributes.js';
+import { RBD_BACKUP_KIND, RBD_BACKUP_NAME, SCHEDULED_START_TIME } from '../src/contract/search-attributes.js';
 import { compactUtc, imageKey, snapshotNameFor } from '../src/names/names.js';
 import { fitResults } from '../src/plan/report.js';
 import { checkSpace, chunk, decideType, estimateBytes, largestFirst, weekdayOf } from '../src/plan/schedule.js';
 import { imageBackup } from './image-backup.js';
-import { failureDetail } from './failure.js';
+import { underImageMutex } from './image-mutex.js';
 import { refuseInput, withContract } from './contract.js';
 import { backupRunInputSchema, imageBatchSchema } from '../src/contract/schema.js';
 
@@ -160,26 +156,17 @@ export function imageBatch(plans: ImagePlan[]): Promise<ImageResult[]> {
 async function startImages(plans: ImagePlan[]): Promise<ImageResult[]> {
   return fitResults(await Promise.all(
     plans.map(async (p): Promise<ImageResult> => {
-      const workflowId = imageWorkflowId(p.cluster, p);
-      try {
-        const child = await startChild(imageBackup, {
-          args: [p],
-          workflowId,
-          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-          typedSearchAttributes: [
-            { key: RBD_BACKUP_KIND, value: 'image-backup' },
-            { key: RBD_BACKUP_NAME, value: p.backupName },
-            { key: RBD_BACKUP_IMAGES, value: [imageKey(p)] },
-          ],
-        });
-        return await child.result();
-      } catch (e) {
-        if (e instanceof WorkflowExecutionAlreadyStartedError) {
-          return { pool: p.pool, image: p.image, status: 'busy', reason: `another run holds ${workflowId}; image not backed up by this run` };
-        }
-        return { pool: p.pool, image: p.image, status: 'failed', error: failureDetail(e, 'image workflow') };
-      }
+      const r = await underImageMutex(imageBackup, {
+        cluster: p.cluster,
+        image: p,
+        kind: 'image-backup',
+        args: [p],
+        searchAttributes: [{ key: RBD_BACKUP_NAME, value: p.backupName }],
+        step: 'image workflow',
+      });
+      if (r.ok) return r.value;
+      if (r.busy) return { pool: p.pool, image: p.image, status: 'busy', reason: `${r.reason}; image not backed up by this run` };
+      return { pool: p.pool, image: p.image, status: 'failed', error: r.error };
     }),
   ));
 }

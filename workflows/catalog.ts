@@ -3,17 +3,13 @@
  * image's mutex ID so no backup, restore or delete runs on the image meanwhile. Without an image,
  * every image whose catalog cannot be read is rebuilt, one at a time.
  */
-import { ParentClosePolicy, WorkflowIdReusePolicy, proxyActivities, startChild } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { RebuildInput } from '../activities/catalog.js';
 import type { RebuildSummary } from '../src/catalog/rebuild.js';
-import { imageWorkflowId } from '../src/contract/backup.js';
-import { RBD_BACKUP_IMAGES, RBD_BACKUP_KIND } from '../src/contract/search-attributes.js';
 import { rebuildAllInputSchema, rebuildInputSchema } from '../src/contract/schema.js';
-import { imageKey } from '../src/names/names.js';
 import { withContract } from './contract.js';
-import { failureDetail } from './failure.js';
+import { underImageMutex } from './image-mutex.js';
 
 const { rebuildImageCatalog, listRebuildable } = proxyActivities<Activities>({
   startToCloseTimeout: '24h',
@@ -35,23 +31,15 @@ export function rebuildCatalogs(input: { cluster: string; destination?: string }
     const where = { cluster: i.cluster, ...(i.destination ? { destination: i.destination } : {}) };
     const out: RebuildAllResult = { rebuilt: [], failed: [] };
     for (const image of await listRebuildable(where)) {
-      const workflowId = imageWorkflowId(i.cluster, image);
-      try {
-        const child = await startChild(rebuildCatalog, {
-          args: [{ ...where, image: { pool: image.pool, image: image.image }, replace: false }],
-          workflowId,
-          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-          typedSearchAttributes: [
-            { key: RBD_BACKUP_KIND, value: 'catalog-rebuild' },
-            { key: RBD_BACKUP_IMAGES, value: [imageKey(image)] },
-          ],
-        });
-        out.rebuilt.push(await child.result());
-      } catch (e) {
-        const error = e instanceof WorkflowExecutionAlreadyStartedError ? `busy: another run holds ${workflowId}` : failureDetail(e, 'rebuild').message;
-        out.failed.push({ pool: image.pool, image: image.image, error });
-      }
+      const r = await underImageMutex(rebuildCatalog, {
+        cluster: i.cluster,
+        image,
+        kind: 'catalog-rebuild',
+        args: [{ ...where, image: { pool: image.pool, image: image.image }, replace: false }],
+        step: 'rebuild',
+      });
+      if (r.ok) out.rebuilt.push(r.value);
+      else out.failed.push({ pool: image.pool, image: image.image, error: r.busy ? `busy: ${r.reason}` : r.error.message });
     }
     return out;
   });

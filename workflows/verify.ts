@@ -5,17 +5,15 @@
  * carry problems in full but only counts for clean images, so 2,000 images × 28 points stay far
  * inside Temporal's history and payload limits.
  */
-import { CancellationScope, ParentClosePolicy, WorkflowIdReusePolicy, executeChild, startChild, workflowInfo } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { imageWorkflowId } from '../src/contract/backup.js';
-import { RBD_BACKUP_IMAGES, RBD_BACKUP_KIND } from '../src/contract/search-attributes.js';
+import { CancellationScope, ParentClosePolicy, executeChild, workflowInfo } from '@temporalio/workflow';
 import { imageRefSchema, verifyImageInputSchema, verifyInputSchema } from '../src/contract/schema.js';
 import type { ImageVerification, VerifyInput, VerifyReport } from '../src/contract/restore.js';
-import { imageKey, compactUtc, type ImageRef } from '../src/names/names.js';
+import { compactUtc, type ImageRef } from '../src/names/names.js';
 import { chunk } from '../src/plan/schedule.js';
 import { summarizeVerification, mergeVerifyReports } from '../src/plan/verify-report.js';
 import { failureDetail } from './failure.js';
 import { withContract } from './contract.js';
+import { underImageMutex } from './image-mutex.js';
 import { restoreSteps, short, transfer } from './restore.js';
 import { BATCH_SIZE } from './backup-run.js';
 import { z } from 'zod';
@@ -109,21 +107,13 @@ export function verifyBatch(input: VerifyBatchInput): Promise<VerifyReport> {
 }
 
 async function verifyOne(b: VerifyBatchInput, image: ImageRef): Promise<ImageVerification> {
-  const workflowId = imageWorkflowId(b.cluster, image);
-  try {
-    const child = await startChild(verifyImage, {
-      args: [{ cluster: b.cluster, ...(b.destination ? { destination: b.destination } : {}), image, explicit: b.explicit, deep: b.deep }],
-      workflowId,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-      typedSearchAttributes: [
-        { key: RBD_BACKUP_KIND, value: 'verify' },
-        { key: RBD_BACKUP_IMAGES, value: [imageKey(image)] },
-      ],
-    });
-    return await child.result();
-  } catch (e) {
-    const error = e instanceof WorkflowExecutionAlreadyStartedError ? `busy: another run holds ${workflowId}` : failureDetail(e, 'verify').message;
-    return { ...image, ok: false, files: [], unrestorable: [], chainProblems: [], error };
-  }
+  const r = await underImageMutex(verifyImage, {
+    cluster: b.cluster,
+    image,
+    kind: 'verify',
+    args: [{ cluster: b.cluster, ...(b.destination ? { destination: b.destination } : {}), image, explicit: b.explicit, deep: b.deep }],
+    step: 'verify',
+  });
+  if (r.ok) return r.value;
+  return { ...image, ok: false, files: [], unrestorable: [], chainProblems: [], error: r.busy ? `busy: ${r.reason}` : r.error.message };
 }

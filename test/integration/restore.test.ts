@@ -5,7 +5,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readFileSync, writeFileSync, copyFileSync, rmSync, openSync, readSync, writeSync, closeSync } from 'node:fs';
+import { readFileSync, copyFileSync, rmSync, openSync, readSync, writeSync, closeSync } from 'node:fs';
 import { execa } from 'execa';
 import { Client, Connection } from '@temporalio/client';
 import { imageWorkflowId } from '../../src/contract/backup.js';
