@@ -257,4 +257,23 @@ describe('a worker killed in the middle of a restore', () => {
     }
     await removeImage('rbd/crash-r');
   });
+
+  test("a target that appears while the restore runs is somebody else's: left alone, only the staging image goes", { timeout: 300_000 }, async () => {
+    const restore = cli('restore', 'rbd/crash-a', '--at', '2026-11-30T10:30:00Z', '--to', 'rbd/crash-late', '--config', cfg.file);
+    let seen = false;
+    for (let i = 0; i < 600 && !seen; i++) {
+      seen = (await images('rbd')).some((n) => n.startsWith('crash-late-rbdbackup-restoring-'));
+      if (!seen) await sleep(50);
+    }
+    assert.ok(seen, 'the import into the staging image was observed');
+    // Somebody creates the target name meanwhile (512 MiB of import are still ahead of the restore).
+    await rbd('create', '--size', '1M', 'rbd/crash-late');
+    const r = await restore;
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /target image rbd\/crash-late appeared while the restore ran; not touching it/);
+    const info = JSON.parse(await rbd('info', 'rbd/crash-late', '--format', 'json')) as { size: number };
+    assert.equal(info.size, 1024 * 1024, "the other image is untouched");
+    assert.deepEqual((await images('rbd')).filter((n) => n.includes('rbdbackup-restoring')), [], 'the staging image was removed');
+    await removeImage('rbd/crash-late');
+  });
 });
