@@ -166,7 +166,14 @@ export class Rbd {
   }
   /** undefined when the key is not set. */
   async metaGet(r: ImageRef, key: string): Promise<string | undefined> {
-    const all = await this.json<Record<string, string>>('rbd', ['image-meta', 'list', spec(r)]);
+    // An image without metadata prints nothing at all, not `{}`.
+    const out = (await this.run('rbd', ['image-meta', 'list', spec(r), '--format', 'json'])).trim();
+    let all: Record<string, string>;
+    try {
+      all = out ? (JSON.parse(out) as Record<string, string>) : {};
+    } catch {
+      throw new RbdError(this.describe('rbd', ['image-meta', 'list', spec(r)]), 0, `unparseable JSON output: ${out.slice(0, 200)}`);
+    }
     return Object.prototype.hasOwnProperty.call(all, key) ? all[key] : undefined;
   }
 
