@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { MANIFEST_FILE, UnsafePathError, type Catalog, type Point } from '../src/catalog/catalog.js';
 import type { Config } from '../src/config/config.js';
 import { catalogFor } from './access.js';
+import { stepLogger } from './log.js';
 import { Rbd, RbdError, EEXIST, ENOENT } from '../src/rbd/rbd.js';
 import { checkName, compactUtc, imageKey, type ImageRef } from '../src/names/names.js';
 import { chainProblems, resolvePoint, unrestorablePoints } from '../src/plan/chain.js';
@@ -64,10 +65,8 @@ interface ChainStep {
 
 export function createRestoreActivities(deps: RestoreDeps) {
   const { rbd, config } = deps;
-  const log = (phase: string, image: ImageRef) => {
-    const workflowId = Context.current().info.workflowExecution?.workflowId;
-    return deps.logger.child({ phase, image: imageKey(image), workflowId });
-  };
+  const step = stepLogger(deps.logger);
+  const log = (phase: string, image: ImageRef) => step(image, phase);
   const catalogOf = (input: { cluster: string; destination?: string | undefined }) => catalogFor(config, input.cluster, input.destination);
   const staging = (target: ImageRef) => stagingFor(target, execution().runId);
 

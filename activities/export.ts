@@ -1,0 +1,119 @@
+/**
+ * The export step: `rbd export` / `rbd export-diff` of the run's snapshot into the circle
+ * directory, checksummed, renamed into place and recorded. Every attempt writes its own partial
+ * file; a retry never removes a file the catalog records.
+ */
+import { Context, CancelledFailure } from '@temporalio/activity';
+import { rm, rename, stat } from 'node:fs/promises';
+import { diffFileName, fullFileName, type Catalog, type Point } from '../src/catalog/catalog.js';
+import { RbdError } from '../src/rbd/rbd.js';
+import { imageKey } from '../src/names/names.js';
+import { sha256File } from '../src/fs/checksum.js';
+import { fsyncDir, fsyncFile, within } from '../src/fs/atomic.js';
+import type { ExportResult, ImagePlan } from '../src/contract/backup.js';
+import { catalogFor as catalogForConfig } from './access.js';
+import { guard, refuse, withHeartbeat, HEARTBEAT_MS } from './errors.js';
+import { stepLogger } from './log.js';
+import type { BackupDeps } from './backup.js';
+
+export function createExportActivities(deps: BackupDeps) {
+  const { rbd, config } = deps;
+  const log = stepLogger(deps.logger);
+  const catalogFor = (cluster: string, destination: string): Catalog => catalogForConfig(config, cluster, destination);
+
+  async function exportPoint(p: ImagePlan & { workflowId: string }): Promise<ExportResult> {
+    return guard(async () => {
+      const catalog = catalogFor(p.cluster, p.destination);
+      const ctx = Context.current();
+      const l = log(p, 'export', p.backupName);
+      const current = await catalog.load(p);
+      const existing = current.circles.flatMap((c) => c.points).find((x) => x.snapshot === p.snapshot);
+      if (existing) {
+        return { file: existing.file, bytes: existing.bytes, sha256: existing.sha256, startedAt: existing.exportedAt, finishedAt: existing.exportedAt };
+      }
+      // The plan was made before this image's mutex was held: re-check it against the catalog now.
+      const stale = staleness(current.circles.find((c) => c.name === p.circle), p);
+      if (stale) throw refuse('StalePlan', `plan for ${imageKey(p)} is stale: ${stale}; run again`);
+      // Created and checked: no directory on the way may be a link out of the destination.
+      const dir = await catalog.checkedCircleDir(p, p.circle, { create: true });
+      const name = p.type === 'full' ? fullFileName(p.snapshot) : diffFileName(p.snapshot, p.fromSnapshot!);
+      const final = within(dir, name);
+      // Per attempt: an earlier attempt's rbd may still be running after a heartbeat timeout.
+      const tmp = within(dir, `.${name}.partial-${ctx.info.attempt}`);
+      // rbd opens its output with O_EXCL: this attempt's own leftover must go first. The final
+      // file is never removed here: an earlier attempt may be cataloguing it right now.
+      await rm(tmp, { force: true });
+      const startedAt = new Date().toISOString();
+      let phase = 'export';
+      let hashed = 0;
+      let written = 0;
+      const sizer = setInterval(() => void stat(tmp).then((st) => (written = st.size), () => undefined), HEARTBEAT_MS);
+      try {
+        return await withHeartbeat(() => ({ phase, written, hashed }), () => exportSteps());
+      } catch (e) {
+        await rm(tmp, { force: true });
+        if (ctx.cancellationSignal.aborted) throw new CancelledFailure('export cancelled; partial file removed');
+        l.error({ err: e instanceof RbdError ? { command: e.command, exitCode: e.exitCode, stderr: e.stderr } : String(e) }, 'export failed');
+        throw e;
+      } finally {
+        clearInterval(sizer);
+      }
+
+      /** Cancellation arrives with a heartbeat; each irreversible step checks it first. */
+      function stillWanted(step: string): void {
+        if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`export cancelled before ${step}`);
+      }
+
+      async function exportSteps(): Promise<ExportResult> {
+        l.info({ type: p.type, snapshot: p.snapshot, from: p.fromSnapshot, file: final }, 'export started');
+        if (p.type === 'full') await rbd.exportFull(p, p.snapshot, tmp, ctx.cancellationSignal);
+        else await rbd.exportDiff(p, p.fromSnapshot!, p.snapshot, tmp, ctx.cancellationSignal);
+        await fsyncFile(tmp);
+        phase = 'checksum';
+        const sum = await sha256File(tmp, (b) => (hashed = b), ctx.cancellationSignal);
+        stillWanted('rename');
+        // Another attempt of this very export may have finished first: its point stands, and ours
+        // (the same snapshot, the same bytes) is dropped rather than renamed over a recorded file.
+        const done = (await catalog.load(p)).circles.flatMap((c) => c.points).find((x) => x.snapshot === p.snapshot);
+        if (done) {
+          await rm(tmp, { force: true });
+          return { file: done.file, bytes: done.bytes, sha256: done.sha256, startedAt: done.exportedAt, finishedAt: done.exportedAt };
+        }
+        await rename(tmp, final);
+        await fsyncDir(dir);
+        if (ctx.cancellationSignal.aborted) {
+          // Renamed by this attempt and recorded nowhere: ours to take back.
+          await rm(final, { force: true });
+          stillWanted('catalog write');
+        }
+        const finishedAt = new Date().toISOString();
+        const point: Point = {
+          backupName: p.backupName,
+          type: p.type,
+          snapshot: p.snapshot,
+          fromSnapshot: p.fromSnapshot ?? null,
+          file: `${p.circle}/${name}`,
+          bytes: sum.bytes,
+          sha256: sum.sha256,
+          runTime: p.runTime,
+          exportedAt: finishedAt,
+          workflowId: p.parentWorkflowId,
+        };
+        await catalog.addPoint(p, p.circle, point);
+        l.info({ bytes: sum.bytes, sha256: sum.sha256 }, 'export done');
+        return { file: point.file, bytes: sum.bytes, sha256: sum.sha256, startedAt, finishedAt };
+      }
+    });
+  }
+
+  return { exportPoint };
+}
+
+/** Why a planned export no longer fits the catalog, or undefined when it does. */
+function staleness(circle: { points: Point[] } | undefined, p: ImagePlan): string | undefined {
+  if (p.type === 'full') return circle && circle.points.length ? `circle ${p.circle} already exists` : undefined;
+  const last = circle?.points.at(-1);
+  if (!last) return `circle ${p.circle} is gone`;
+  if (last.snapshot !== p.fromSnapshot) return `circle ${p.circle} now ends at ${last.snapshot}, not ${p.fromSnapshot}`;
+  return undefined;
+}

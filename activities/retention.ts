@@ -1,0 +1,81 @@
+/**
+ * Retention: surplus snapshots deleted one at a time (only ones this destination's catalog
+ * records, never the newest good base), then surplus circles pruned and provable garbage swept.
+ */
+import { Context } from '@temporalio/activity';
+import { newestPoint, type Catalog } from '../src/catalog/catalog.js';
+import { RbdError, ENOENT } from '../src/rbd/rbd.js';
+import type { ImageRef } from '../src/names/names.js';
+import { snapshotsToDelete, circlesToPrune } from '../src/plan/retention.js';
+import type { FailureDetail } from '../src/contract/backup.js';
+import { catalogFor as catalogForConfig } from './access.js';
+import { guard } from './errors.js';
+import { stepLogger } from './log.js';
+import type { BackupDeps } from './backup.js';
+
+export interface RetentionInput extends ImageRef {
+  cluster: string;
+  /** Destination key. */
+  destination: string;
+  retain: number;
+  failed?: string;
+  /** The backup name, for the logs. */
+  run?: string;
+}
+
+export function createRetentionActivities(deps: BackupDeps) {
+  const { rbd, config } = deps;
+  const log = stepLogger(deps.logger);
+  const catalogFor = (cluster: string, destination: string): Catalog => catalogForConfig(config, cluster, destination);
+
+  /** One snapshot at a time: the deletion queue has one slot per worker, so trims never pile up. */
+  async function pruneSnapshots(r: RetentionInput): Promise<{ deleted: string[]; errors: FailureDetail[] }> {
+    return guard(async () => {
+      const catalog = catalogFor(r.cluster, r.destination);
+      const cat = await catalog.load(r);
+      const retired = cat.retiredSnapshots ?? [];
+      const cataloged = [...cat.circles.flatMap((c) => c.points.map((p) => p.snapshot)), ...retired];
+      const base = newestPoint(cat)?.point.snapshot;
+      const onCluster = await rbd.snapshotNames(r);
+      const doomed = snapshotsToDelete({ clusterSnapshots: onCluster, cataloged, base, retain: r.retain, ...(r.failed ? { failed: r.failed } : {}) });
+      const deleted: string[] = [];
+      const errors: FailureDetail[] = [];
+      for (const s of doomed) {
+        Context.current().heartbeat({ snapshot: s });
+        try {
+          await rbd.snapRemove(r, s);
+          deleted.push(s);
+        } catch (e) {
+          if (e instanceof RbdError && e.errno === ENOENT) deleted.push(s);
+          else if (e instanceof RbdError) errors.push({ message: e.message, command: e.command, exitCode: e.exitCode ?? -1, stderr: e.stderr });
+          else throw e;
+        }
+      }
+      // Retired snapshots leave the record once they are gone from the cluster.
+      const stillRetired = retired.filter((x) => onCluster.includes(x) && !deleted.includes(x));
+      if (stillRetired.length !== retired.length) {
+        const fresh = await catalog.load(r);
+        fresh.retiredSnapshots = stillRetired;
+        await catalog.save(fresh);
+      }
+      if (deleted.length) log(r, 'snapshot-delete', r.run).info({ deleted, kept: base }, 'snapshots deleted');
+      return { deleted, errors };
+    });
+  }
+
+  async function pruneCircles(r: RetentionInput): Promise<{ pruned: string[]; swept: string[]; unclaimed: string[] }> {
+    return guard(async () => {
+      const catalog = catalogFor(r.cluster, r.destination);
+      const cat = await catalog.load(r);
+      const pruned = circlesToPrune(cat.circles.map((c) => c.name), r.retain);
+      for (const c of pruned) await catalog.removeCircle(r, c);
+      const { removed: swept, unclaimed } = await catalog.sweep(r);
+      if (pruned.length || swept.length) log(r, 'prune', r.run).info({ pruned, swept }, 'circles pruned');
+      // Never removed: a person decides what an entry no record claims is.
+      if (unclaimed.length) log(r, 'prune', r.run).warn({ unclaimed }, 'entries in the image directory that no record claims were left in place');
+      return { pruned, swept, unclaimed };
+    });
+  }
+
+  return { pruneSnapshots, pruneCircles };
+}
