@@ -22,21 +22,18 @@ import {
 } from '../src/contract/backup.js';
 import { RBD_BACKUP_KIND, RBD_BACKUP_NAME, SCHEDULED_START_TIME } from '../src/contract/search-attributes.js';
 import { compactUtc, imageKey, snapshotNameFor } from '../src/names/names.js';
-import { fitResults } from '../src/plan/report.js';
-import { checkSpace, chunk, decideType, estimateBytes, largestFirst, weekdayOf } from '../src/plan/schedule.js';
+import { fitResults } from '../src/plan/payload-fit.js';
+import { BATCH_SIZE, chunk } from '../src/plan/batch.js';
+import { checkSpace, decideType, estimateBytes, largestFirst, weekdayOf } from '../src/plan/decision.js';
 import { imageBackup } from './image-backup.js';
 import { underImageMutex } from './image-mutex.js';
+import { planStep } from './activity-options.js';
 import { refuseInput, withContract } from './contract.js';
 import { backupRunInputSchema, imageBatchSchema } from '../src/contract/schema.js';
 
-/** Children per workflow: far under Temporal's 2,000 pending children and ~10k-event warning. */
-export const BATCH_SIZE = 500;
+export { BATCH_SIZE } from '../src/plan/batch.js';
 
-const { resolveRun, planRun, recordCluster, writeReport } = proxyActivities<BackupActivities>({
-  startToCloseTimeout: '1h',
-  heartbeatTimeout: '2m',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 5 },
-});
+const { resolveRun, planRun, recordCluster, writeReport } = proxyActivities<BackupActivities>(planStep);
 
 function runTimeOf(input: BackupRunInput): Date {
   // Validated by the schema: an instant with a zone and a real calendar date.

@@ -10,12 +10,9 @@ import type { RebuildSummary } from '../src/catalog/rebuild.js';
 import { rebuildAllInputSchema, rebuildInputSchema } from '../src/contract/schema.js';
 import { withContract } from './contract.js';
 import { underImageMutex } from './image-mutex.js';
+import { transferStep } from './activity-options.js';
 
-const { rebuildImageCatalog, listRebuildable } = proxyActivities<Activities>({
-  startToCloseTimeout: '24h',
-  heartbeatTimeout: '30s',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },
-});
+const { rebuildImageCatalog, listRebuildable } = proxyActivities<Activities>(transferStep);
 
 export function rebuildCatalog(input: RebuildInput): Promise<RebuildSummary> {
   return withContract('rebuildCatalog', rebuildInputSchema, input, (i) => rebuildImageCatalog(i));

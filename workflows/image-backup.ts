@@ -8,9 +8,9 @@ import type { BackupActivities } from '../activities/backup.js';
 import { exportQueue, snapDeleteQueue, type ImagePlan, type ImageResult } from '../src/contract/backup.js';
 import { failureDetail } from './failure.js';
 import { withContract } from './contract.js';
+import { deletionStep, exportRetry, shortStep } from './activity-options.js';
 import { imagePlanSchema } from '../src/contract/schema.js';
 
-const retry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m' };
 
 /** Stuck, not slow: an export gets 10 minutes plus its image's size at the slowest acceptable rate. */
 export function exportTimeoutSeconds(plan: Pick<ImagePlan, 'sizeBytes' | 'exportMinBytesPerSecond'>): number {
@@ -18,10 +18,7 @@ export function exportTimeoutSeconds(plan: Pick<ImagePlan, 'sizeBytes' | 'export
 }
 
 function activitiesFor(taskQueue: string, plan: ImagePlan) {
-  const main = proxyActivities<BackupActivities>({
-    startToCloseTimeout: '10m',
-    retry: { ...retry, maximumAttempts: 5 },
-  });
+  const main = proxyActivities<BackupActivities>(shortStep);
   const exporter = proxyActivities<BackupActivities>({
     taskQueue: exportQueue(taskQueue),
     // A crashed worker is noticed by the missing heartbeat, not after a day.
@@ -29,14 +26,9 @@ function activitiesFor(taskQueue: string, plan: ImagePlan) {
     startToCloseTimeout: `${exportTimeoutSeconds(plan)}s`,
     // The snapshot is removed after a cancelled export: only once rbd has stopped reading it.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { ...retry, maximumAttempts: 3 },
+    retry: exportRetry,
   });
-  const deleter = proxyActivities<BackupActivities>({
-    taskQueue: snapDeleteQueue(taskQueue),
-    heartbeatTimeout: '2m',
-    startToCloseTimeout: '1h',
-    retry: { ...retry, maximumAttempts: 5 },
-  });
+  const deleter = proxyActivities<BackupActivities>({ ...deletionStep, taskQueue: snapDeleteQueue(taskQueue) });
   return { main, exporter, deleter };
 }
 

@@ -1,18 +1,15 @@
 /**
- * Restore and delete, each under the image's own workflow ID (the mutex every backup run also
- * takes), so neither runs on an image while a backup works on it. Verify: ./verify.ts.
+ * Restore, under the image's own workflow ID (the mutex every backup run also takes), so it never
+ * runs on an image while a backup works on it.
  */
 import { CancellationScope, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { deleteInputSchema, restoreInputSchema } from '../src/contract/schema.js';
+import { restoreInputSchema } from '../src/contract/schema.js';
 import { withContract } from './contract.js';
-import type { DeleteInput, DeleteResult, RestoreInput, RestorePlan, RestoreResult } from '../src/contract/restore.js';
+import { transferStep } from './activity-options.js';
+import type { RestoreInput, RestorePlan, RestoreResult } from '../src/contract/restore.js';
 
-const retry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m' };
-export const short = proxyActivities<Activities>({ startToCloseTimeout: '10m', retry: { ...retry, maximumAttempts: 5 } });
-// Anything that reads or writes whole images (hashing, import, removal) may take hours; they all
-// heartbeat, so a crashed worker is still noticed within 20 s.
-export const transfer = proxyActivities<Activities>({ startToCloseTimeout: '24h', heartbeatTimeout: '20s', retry: { ...retry, maximumAttempts: 8 } });
+export const transfer = proxyActivities<Activities>(transferStep);
 
 /**
  * Import the full, then each diff in order, into a staging image that is renamed to the target at
@@ -45,8 +42,4 @@ async function restore(input: RestoreInput): Promise<RestoreResult> {
   const plan = await transfer.planRestore(input);
   const { sha256, applied } = await restoreSteps(plan, input.keepSnapshots, input.force);
   return { source: plan.source, target: plan.target, point: plan.point, applied, keptSnapshots: input.keepSnapshots, sha256, durationMs: Date.now() - started };
-}
-
-export function deleteBackup(input: DeleteInput): Promise<DeleteResult> {
-  return withContract('deleteBackup', deleteInputSchema, input, (i) => short.deletePoints(i));
 }

@@ -5,18 +5,21 @@
  * carry problems in full but only counts for clean images, so 2,000 images × 28 points stay far
  * inside Temporal's history and payload limits.
  */
-import { CancellationScope, ParentClosePolicy, executeChild, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, ParentClosePolicy, executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
 import { imageRefSchema, verifyImageInputSchema, verifyInputSchema } from '../src/contract/schema.js';
 import type { ImageVerification, VerifyInput, VerifyReport } from '../src/contract/restore.js';
 import { compactUtc, type ImageRef } from '../src/names/names.js';
-import { chunk } from '../src/plan/schedule.js';
+import { BATCH_SIZE, chunk } from '../src/plan/batch.js';
 import { summarizeVerification, mergeVerifyReports } from '../src/plan/verify-report.js';
 import { failureDetail } from './failure.js';
 import { withContract } from './contract.js';
 import { underImageMutex } from './image-mutex.js';
-import { restoreSteps, short, transfer } from './restore.js';
-import { BATCH_SIZE } from './backup-run.js';
+import { restoreSteps, transfer } from './restore.js';
+import { shortStep } from './activity-options.js';
 import { z } from 'zod';
+
+const { listCataloged } = proxyActivities<Activities>(shortStep);
 
 export interface VerifyImageInput {
   cluster: string;
@@ -75,7 +78,7 @@ export function verifyRun(input: VerifyInput): Promise<VerifyReport> {
 
 async function verifyAll(input: VerifyInput): Promise<VerifyReport> {
   const where = { cluster: input.cluster, ...(input.destination ? { destination: input.destination } : {}) };
-  const images = input.images ?? (await short.listCataloged(where));
+  const images = input.images ?? (await listCataloged(where));
   const batch = { ...where, explicit: !!input.images, deep: input.deep };
   if (images.length <= BATCH_SIZE) return verifyBatch({ ...batch, images });
   const { workflowId } = workflowInfo();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fitResults } from '../../src/plan/report.js';
+import { fitResults } from '../../src/plan/payload-fit.js';
 import type { ImageResult } from '../../src/contract/backup.js';
 
 const failing = (i: number, stderrLen: number): ImageResult => ({

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { weekdayOf, decideType, estimateBytes, checkSpace, largestFirst, chunk, type TypeRule } from '../../src/plan/schedule.js';
+import { weekdayOf, decideType, estimateBytes, checkSpace, largestFirst, type TypeRule } from '../../src/plan/decision.js';
+import { chunk } from '../../src/plan/batch.js';
 import type { ImageFacts, ImageSelection } from '../../src/contract/backup.js';
 
 describe('weekdayOf', () => {

@@ -94,10 +94,3 @@ export function largestFirst<T extends { estimatedBytes: number; pool: string; i
 
 /** Code-point order: unlike localeCompare it cannot change with the Node version's ICU data during replay. */
 export const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-export function chunk<T>(list: T[], size: number): T[][] {
-  if (!(size >= 1)) throw new Error(`chunk size ${size} must be at least 1`);
-  const out: T[][] = [];
-  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
-  return out;
-}

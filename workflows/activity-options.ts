@@ -1,0 +1,26 @@
+/**
+ * How each kind of step may fail, in one place: its timeouts say how soon a dead worker is
+ * noticed, its retry policy how often a transient failure is retried. Errors that cannot heal are
+ * non-retryable at the source (activities/errors.ts), so attempts are spent only on those that may.
+ */
+import type { ActivityOptions } from '@temporalio/workflow';
+
+const backoff = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m' };
+
+/** Reads and small writes: a plan, a snapshot, a catalog change, a report. */
+export const shortStep: ActivityOptions = { startToCloseTimeout: '10m', retry: { ...backoff, maximumAttempts: 5 } };
+
+/** The plan reads every image of the run and heartbeats while it does. */
+export const planStep: ActivityOptions = { startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry: { ...backoff, maximumAttempts: 5 } };
+
+/**
+ * Whole-image reads and writes (import, hashing, removal, rebuild): they may take hours, and they
+ * heartbeat, so a crashed worker is still noticed within 20 s.
+ */
+export const transferStep: ActivityOptions = { startToCloseTimeout: '24h', heartbeatTimeout: '20s', retry: { ...backoff, maximumAttempts: 8 } };
+
+/** Snapshot deletions, one at a time on their own queue. */
+export const deletionStep: ActivityOptions = { startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry: { ...backoff, maximumAttempts: 5 } };
+
+/** Exports: their timeout follows the image's size (see exportTimeoutSeconds). */
+export const exportRetry = { ...backoff, maximumAttempts: 3 };
