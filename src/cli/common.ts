@@ -30,30 +30,29 @@ export function errorLine(msg: string): void {
 
 /** Every command ends here on error: one line on stderr naming the culprit, and the right exit code. */
 export function exitOnError(e: unknown): never {
-  const line = errorLine;
   if (e instanceof InputError || e instanceof NameError || e instanceof UnreachableError) {
-    line(e.message);
+    errorLine(e.message);
     process.exit(EXIT_BAD_INPUT);
   }
   if (e instanceof BusyError) {
-    line(e.message);
+    errorLine(e.message);
     process.exit(EXIT_FAILED);
   }
   if (e instanceof Error && DATA_ERRORS.has(e.name)) {
-    line(e.message);
+    errorLine(e.message);
     process.exit(EXIT_FAILED);
   }
   if (e instanceof WorkflowExecutionAlreadyStartedError) {
-    line(`a run with workflow ID ${e.workflowId} already exists: choose another --backup-name`);
+    errorLine(`a run with workflow ID ${e.workflowId} already exists: choose another --backup-name`);
     process.exit(EXIT_BAD_INPUT);
   }
   if (e instanceof WorkflowFailedError) {
     const root = rootCause(e);
-    line(root.message);
+    errorLine(root.message);
     process.exit(root instanceof ApplicationFailure && root.type === INPUT_ERROR ? EXIT_BAD_INPUT : EXIT_FAILED);
   }
   // A plain Error's message says it all; another type (TypeError, …) is a bug and keeps its name.
-  line(e instanceof Error ? (e.name === 'Error' ? e.message : `${e.name}: ${e.message}`) : String(e));
+  errorLine(e instanceof Error ? (e.name === 'Error' ? e.message : `${e.name}: ${e.message}`) : String(e));
   process.exit(EXIT_FAILED);
 }
 
