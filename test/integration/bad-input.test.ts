@@ -176,7 +176,7 @@ const cases: Case[] = [
   { name: 'config is a directory', args: () => ['run', 'rbd/bi-a', '--config', configs], code: 2, says: () => new RegExp(`${esc(configs)}: cannot read: EISDIR`) },
   { name: 'config file empty', args: () => ['list', '--config', rawVariant('empty', () => '')], code: 2, says: () => /empty\.yaml: backup: is required/ },
   { name: 'malformed YAML', args: () => ['run', 'rbd/bi-a', '--config', rawVariant('malformed', (t) => `${t}extra: [unclosed\n`)], code: 2, says: () => /malformed\.yaml: malformed YAML at line \d+/ },
-  { name: 'unknown key', args: () => ['run', 'rbd/bi-a', '--config', variant('unknown-key', (d) => (d.backup.destinaton = '/tmp/y'))], code: 2, says: () => /unknown-key\.yaml: backup: unknown key\(s\) "destinaton"/ },
+  { name: 'unknown key', args: () => ['run', 'rbd/bi-a', '--config', variant('unknown-key', (d) => (d.backup.destinaton = 'elsewhere'))], code: 2, says: () => /unknown-key\.yaml: backup: unknown key\(s\) "destinaton"/ },
   { name: 'wrong type', args: () => ['run', 'rbd/bi-a', '--config', variant('wrong-type', (d) => (d.backup.concurrency = 'many'))], code: 2, says: () => /wrong-type\.yaml: backup\.concurrency: .*expected number/ },
   { name: 'negative count', args: () => ['worker', '--config', variant('negative', (d) => (d.backup.max_incremental = -1))], code: 2, says: () => /negative\.yaml: backup\.max_incremental/ },
   { name: 'duplicate key', args: () => ['run', 'rbd/bi-a', '--config', rawVariant('duplicate', (t) => t.replace('backup:\n', 'backup:\n  concurrency: 9\n'))], code: 2, says: () => /duplicate\.yaml: backup\.concurrency: duplicate key \(line \d+\)/ },
