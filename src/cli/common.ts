@@ -1,7 +1,7 @@
-import { WorkflowFailedError, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { Client, WorkflowFailedError, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { InputError, loadConfig, type Config } from '../config/config.js';
-import { UnreachableError } from '../client/connection.js';
+import { checkWorkerPolls, connect, UnreachableError } from '../client/connection.js';
 import { NameError } from '../names/names.js';
 import { INPUT_ERROR } from '../contract/backup.js';
 
@@ -16,40 +16,45 @@ export class BusyError extends Error {
   override name = 'BusyError';
 }
 
+/**
+ * Errors of the backup data rather than of the request: an unreadable catalog or a path that is
+ * not what the catalog says. Matched by name, as activities do, because they may arrive from
+ * modules this file does not import.
+ */
+const DATA_ERRORS = new Set(['CatalogUnreadableError', 'UnsafePathError', 'IdentityUnreadableError']);
+
+/** One line, whatever the message holds: a second line would be read as another error. */
+export function errorLine(msg: string): void {
+  process.stderr.write(`rbd-backup: ${msg.trim().replace(/\s*\n\s*/g, ' ')}\n`);
+}
+
 /** Every command ends here on error: one line on stderr naming the culprit, and the right exit code. */
 export function exitOnError(e: unknown): never {
-  const line = (msg: string) => process.stderr.write(`rbd-backup: ${msg.split('\n')[0]}\n`);
   if (e instanceof InputError || e instanceof NameError || e instanceof UnreachableError) {
-    line(e.message);
+    errorLine(e.message);
     process.exit(EXIT_BAD_INPUT);
   }
   if (e instanceof BusyError) {
-    line(e.message);
+    errorLine(e.message);
+    process.exit(EXIT_FAILED);
+  }
+  if (e instanceof Error && DATA_ERRORS.has(e.name)) {
+    errorLine(e.message);
     process.exit(EXIT_FAILED);
   }
   if (e instanceof WorkflowExecutionAlreadyStartedError) {
-    line(`a run with workflow ID ${e.workflowId} already exists: choose another --backup-name`);
+    errorLine(`a run with workflow ID ${e.workflowId} already exists: choose another --backup-name`);
     process.exit(EXIT_BAD_INPUT);
   }
   if (e instanceof WorkflowFailedError) {
     const root = rootCause(e);
-    line(root.message);
-    process.exit(root instanceof ApplicationFailure && BAD_INPUT_FAILURES.has(root.type ?? '') ? EXIT_BAD_INPUT : EXIT_FAILED);
+    errorLine(root.message);
+    process.exit(root instanceof ApplicationFailure && root.type === INPUT_ERROR ? EXIT_BAD_INPUT : EXIT_FAILED);
   }
-  // The catalog's own errors already name the file and what to do.
-  if (e instanceof Error && (e.name === 'CatalogUnreadableError' || e.name === 'IdentityUnreadableError' || e.name === 'UnsafePathError')) {
-    line(e.message);
-    process.exit(e.name === 'CatalogUnreadableError' ? EXIT_FAILED : EXIT_BAD_INPUT);
-  }
-  line(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+  // A plain Error's message says it all; another type (TypeError, …) is a bug and keeps its name.
+  errorLine(e instanceof Error ? (e.name === 'Error' ? e.message : `${e.name}: ${e.message}`) : String(e));
   process.exit(EXIT_FAILED);
 }
-
-/**
- * Failures that mean "the request or the set-up is wrong" (exit 2) rather than "the work failed"
- * (exit 1): bad input, an unreadable cluster.json, a planted symlink in the destination.
- */
-const BAD_INPUT_FAILURES = new Set([INPUT_ERROR, 'IdentityUnreadableError', 'UnsafePathError']);
 
 /** The innermost failure: an activity's own error rather than "Activity task failed". */
 function rootCause(e: Error): Error {
@@ -61,6 +66,31 @@ function rootCause(e: Error): Error {
 export function configFrom(opts: { config?: string }): Config {
   if (!opts.config) throw new InputError('--config FILE is required');
   return loadConfig(opts.config);
+}
+
+/** A destination key as the worker's config spells them; a path or an empty key is refused here. */
+export function destinationKey(key: string | undefined): { destination?: string } {
+  if (key === undefined) return {};
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/.test(key)) {
+    throw new InputError(`--destination ${JSON.stringify(key)} is not a destination key (a key of the worker's backup.destinations, never a path)`);
+  }
+  return { destination: key };
+}
+
+/**
+ * A connection for a command that waits on a workflow: an unknown namespace or a queue nobody
+ * polls is said at once (exit 2) rather than waited on forever.
+ */
+export async function workflowClient(cfg: Config): Promise<{ client: Client; close: () => Promise<void> }> {
+  const connection = await connect(cfg.temporal.address);
+  try {
+    const client = new Client({ connection, namespace: cfg.temporal.namespace });
+    await checkWorkerPolls(client, cfg.temporal.namespace, cfg.temporal.task_queue, cfg.temporal.address);
+    return { client, close: () => connection.close() };
+  } catch (e) {
+    await connection.close();
+    throw e;
+  }
 }
 
 export function printJson(doc: unknown): void {

@@ -1,13 +1,17 @@
+import { stat } from 'node:fs/promises';
 import { Catalog, type ImageCatalog } from '../catalog/catalog.js';
+import { InputError } from '../config/config.js';
 import { parseImageSpec, imageKey, type ImageRef } from '../names/names.js';
-import { EXIT_FAILED, EXIT_OK, configFrom, humanBytes, printJson } from './common.js';
+import { EXIT_FAILED, EXIT_OK, configFrom, errorLine, humanBytes, printJson } from './common.js';
 
 type Listed = ImageCatalog | (ImageRef & { error: string });
 
 export async function listCommand(image: string | undefined, o: { config?: string; json?: boolean }): Promise<number> {
   const cfg = configFrom(o);
+  const ref = image ? parseImageSpec(image) : undefined;
+  await checkReadableDestination(cfg.backup.destination);
   const catalog = new Catalog(cfg.backup.destination, cfg.cluster.name);
-  const refs = image ? [parseImageSpec(image)] : await catalog.images();
+  const refs = ref ? [ref] : await catalog.images();
   // Images are found by their data: one unreadable catalog is reported, the others still listed.
   const images: Listed[] = await Promise.all(
     refs.map((r) =>
@@ -39,6 +43,17 @@ export async function listCommand(image: string | undefined, o: { config?: strin
     if (!images.length) out.push(`no backups under ${catalog.root}`);
     process.stdout.write(out.join('\n') + '\n');
   }
-  for (const b of broken) process.stderr.write(`rbd-backup: ${b.error}\n`);
+  if (broken.length) errorLine(broken.length === 1 ? broken[0]!.error : `${broken.length} image(s) have an unreadable catalog; first: ${broken[0]!.error}`);
   return broken.length ? EXIT_FAILED : EXIT_OK;
+}
+
+/**
+ * An unmounted backup disk is not "no backups": it is said as such (exit 2), like `run` does,
+ * so nobody concludes from an empty listing that the backups are gone.
+ */
+async function checkReadableDestination(path: string): Promise<void> {
+  const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
+    throw new InputError(`backup.destination ${path} ${e.code === 'ENOENT' ? 'does not exist: is the backup disk mounted?' : `cannot be read (${e.code ?? String(e)})`}`);
+  });
+  if (!st.isDirectory()) throw new InputError(`backup.destination ${path} is not a directory`);
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `rbd-backup` command: parse, call, print, exit. No logic lives here. */
 import { Command, CommanderError } from 'commander';
-import { exitOnError, EXIT_BAD_INPUT } from './common.js';
+import { errorLine, exitOnError, EXIT_BAD_INPUT } from './common.js';
 import { runCommand } from './run.js';
 import { listCommand } from './list.js';
 import { workerCommand } from './worker.js';
@@ -11,7 +11,14 @@ import { deleteCommand, restoreCommand, verifyCommand } from './restore.js';
 const program = new Command('rbd-backup')
   .description('Durable backup and restore of Ceph RBD images, orchestrated by Temporal')
   .exitOverride()
-  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  .configureOutput({
+    // Usage errors read like every other refusal: one line, `rbd-backup: ` and the culprit
+    // (commander puts its "Did you mean" on a second line).
+    outputError: (s) => errorLine(s.replace(/^error: /, '')),
+    // Only help written *because of an error* comes here (a missing sub-command): that is said
+    // in one line below instead; --help still prints the whole help on stdout.
+    writeErr: () => undefined,
+  });
 
 const configOpt = ['-c, --config <file>', 'config file (YAML)'] as const;
 
@@ -91,6 +98,9 @@ try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) {
+    if (e.code === 'commander.help' && e.exitCode !== 0) {
+      errorLine(`no command given: use one of ${program.commands.map((c) => c.name()).join(', ')} (rbd-backup --help)`);
+    }
     process.exit(e.exitCode === 0 ? 0 : EXIT_BAD_INPUT);
   }
   exitOnError(e);

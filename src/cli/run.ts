@@ -5,7 +5,7 @@ import { checkWorkerPolls, connect, startBackupRun } from '../client/connection.
 import { checkName } from '../names/names.js';
 import { instantProblem } from '../contract/schema.js';
 import type { BackupReport } from '../contract/backup.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_STILL_RUNNING, configFrom, humanBytes, parseDuration, printJson, waitBounded } from './common.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_STILL_RUNNING, configFrom, destinationKey, errorLine, humanBytes, parseDuration, printJson, waitBounded } from './common.js';
 
 export interface RunOptions {
   config?: string;
@@ -31,6 +31,7 @@ export async function runCommand(images: string[], o: RunOptions): Promise<numbe
   const asOf = o.asOf !== undefined ? parseAsOf(o.asOf) : undefined;
   if (o.backupName !== undefined) checkName('backup', o.backupName);
   const bound = o.timeout !== undefined ? parseDuration('--timeout', o.timeout) : undefined;
+  const where = destinationKey(o.destination);
 
   const connection = await connect(cfg.temporal.address);
   try {
@@ -39,7 +40,7 @@ export async function runCommand(images: string[], o: RunOptions): Promise<numbe
     const run = await startBackupRun(client, cfg.temporal.task_queue, {
       cluster: cfg.cluster.name,
       ...(selection ? { images: selection } : {}),
-      ...(o.destination ? { destination: o.destination } : {}),
+      ...where,
       ...(o.backupName ? { backupName: o.backupName } : {}),
       ...(asOf ? { asOf } : {}),
     });
@@ -56,14 +57,9 @@ export async function runCommand(images: string[], o: RunOptions): Promise<numbe
     }
     if (o.json) printJson(report);
     else printReport(report);
-    // Whatever the output format, a person or a cron mail sees on stderr which images need care.
-    for (const i of report.images.filter((x) => x.status === 'failed' || x.status === 'skipped' || x.status === 'busy')) {
-      process.stderr.write(`rbd-backup: ${i.pool}/${i.image}: ${i.status}: ${(i.error?.message ?? i.reason ?? '').split('\n')[0]}\n`);
-    }
-    for (const i of report.images.filter((x) => x.cleanupErrors?.length)) {
-      process.stderr.write(`rbd-backup: ${i.pool}/${i.image}: cleanup: ${i.cleanupErrors![0]!.message.split('\n')[0]}\n`);
-    }
-    return report.status === 'ok' || report.status === 'nothing-scheduled' ? EXIT_OK : EXIT_FAILED;
+    const ok = report.status === 'ok' || report.status === 'nothing-scheduled';
+    if (!ok) errorLine(runSummary(report));
+    return ok ? EXIT_OK : EXIT_FAILED;
   } finally {
     await connection.close();
   }
@@ -83,4 +79,13 @@ export function printReport(r: BackupReport): void {
   }
   if (r.reportFile) out.push(`report: ${r.reportFile}`);
   process.stdout.write(out.join('\n') + '\n');
+}
+
+/** The stderr line of a run that exits 1: which images did not make it, and the first reason. */
+export function runSummary(r: BackupReport): string {
+  const bad = r.images.filter((i) => i.status !== 'ok' && i.status !== 'not-scheduled');
+  const cleanup = r.images.filter((i) => i.status === 'ok' && i.cleanupErrors?.length);
+  const first = bad[0] ?? cleanup[0];
+  const why = first ? `; first: ${first.pool}/${first.image} ${first.status === 'ok' ? 'cleanup' : first.status}: ${first.error?.message ?? first.reason ?? first.cleanupErrors?.[0]?.message ?? ''}` : '';
+  return `backup ${r.backupName} ${r.status}: ${bad.length} image(s) not backed up, ${cleanup.length} with cleanup errors${why}`;
 }

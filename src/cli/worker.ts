@@ -13,8 +13,18 @@ export async function workerCommand(o: { config?: string }): Promise<number> {
   const logger = createLogger(cfg.log.level);
   installRuntimeLogger(logger);
   const client = await connect(cfg.temporal.address);
-  await ensureSearchAttributes(client, cfg.temporal.namespace);
-  await client.close();
+  try {
+    await ensureSearchAttributes(client, cfg.temporal.namespace);
+  } catch (e) {
+    // The first call that names the namespace: a typo there is a config error, said now.
+    const msg = (e as Error).message ?? String(e);
+    if (/namespace/i.test(msg) && /not found/i.test(msg)) {
+      throw new InputError(`temporal.namespace: namespace ${cfg.temporal.namespace} does not exist on ${cfg.temporal.address}`);
+    }
+    throw e;
+  } finally {
+    await client.close();
+  }
   let connection: NativeConnection;
   try {
     connection = await NativeConnection.connect({ address: cfg.temporal.address });

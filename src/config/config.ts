@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve, dirname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { isMap, isNode, isScalar, isSeq, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { checkName } from '../names/names.js';
 import type { BackupPolicy } from '../contract/backup.js';
@@ -46,7 +46,10 @@ export const configSchema = z
         max_incremental: count.default(6),
         full_weekdays: z.array(weekday).default([7]),
         incremental_weekdays: z.array(weekday).default([1, 2, 3, 4, 5, 6]),
-        timezone: z.string().refine(validTimeZone, 'is not a known IANA time zone').default('UTC'),
+        timezone: z
+          .string()
+          .refine(validTimeZone, { error: (i) => `${JSON.stringify(i.input)} is not a known IANA time zone (e.g. UTC, Europe/Berlin)` })
+          .default('UTC'),
         list_file: z.string().min(1).optional(),
         copy_keyring: z.boolean().default(false),
         space_margin: z.number().gt(0).max(1).default(0.99),
@@ -87,6 +90,8 @@ export function formatIssue(file: string, issue: z.core.$ZodIssue): string {
     .join('');
   let msg = issue.message;
   if (issue.code === 'unrecognized_keys') msg = `unknown key(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+  // zod says "expected object, received undefined" for a key that is simply not there.
+  if (issue.code === 'invalid_type' && /received undefined$/.test(msg)) msg = `is required (${issue.expected})`;
   return `${file}: ${path || '(top level)'}: ${msg}`;
 }
 
@@ -97,12 +102,35 @@ export function parseYamlFile(file: string): unknown {
   } catch (e) {
     throw new InputError(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
-  try {
-    return parseYaml(text, { prettyErrors: false, uniqueKeys: true });
-  } catch (e) {
-    const first = String((e as Error).message).split('\n')[0];
-    throw new InputError(`${file}: malformed YAML: ${first}`);
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const err = doc.errors[0];
+  if (err) {
+    const line = text.slice(0, err.pos[0]).split('\n').length;
+    // A repeated key is easy to miss in a long file, and only one of the two values would count.
+    if (err.code === 'DUPLICATE_KEY') throw new InputError(`${file}: ${keyPathAt(doc.contents, err.pos[0]) ?? '(a key)'}: duplicate key (line ${line})`);
+    throw new InputError(`${file}: malformed YAML at line ${line}: ${err.message.split('\n')[0]}`);
   }
+  return doc.toJS();
+}
+
+/** `backup.destinations.x`, `a[2].b`: the path of the key that starts at `pos` in the source. */
+function keyPathAt(node: unknown, pos: number, path = ''): string | undefined {
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const name = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      const here = path ? `${path}.${name}` : name;
+      if (isNode(pair.key) && pair.key.range?.[0] === pos) return here;
+      const inner = keyPathAt(pair.value, pos, here);
+      if (inner) return inner;
+    }
+  }
+  if (isSeq(node)) {
+    for (const [i, item] of node.items.entries()) {
+      const inner = keyPathAt(item, pos, `${path}[${i}]`);
+      if (inner) return inner;
+    }
+  }
+  return undefined;
 }
 
 /** Loads and validates; relative paths inside the file are relative to the file. */
