@@ -4,6 +4,7 @@
  * its full and every diff before k are intact and each diff starts where the previous one ended.
  */
 import type { Circle, ImageCatalog, Point } from '../catalog/catalog.js';
+import { instantProblem } from '../contract/schema.js';
 
 export type Resolution = { circle: Circle; index: number } | { error: string };
 
@@ -13,12 +14,11 @@ export function resolvePoint(c: ImageCatalog, at: string): Resolution {
   const exact = all.filter((x) => x.p.backupName === at || x.p.snapshot === at);
   if (exact.length === 1) return { circle: exact[0]!.circle, index: exact[0]!.index };
   if (exact.length > 1) return { error: `point ${at} is ambiguous (${exact.length} matches)` };
-  if (/^\d{4}-\d{2}-\d{2}T/.test(at) && !Number.isNaN(Date.parse(at))) {
-    // Without a zone, Date.parse would use the worker's local time: ambiguous, so refused.
-    if (!/(Z|[+-]\d{2}:?\d{2})$/.test(at)) return { error: `${at} has no time zone: end it with Z or an offset like +01:00` };
-    // Date.parse rolls 02-30 over to 03-02; an impossible day is an error, not another point.
-    const [y, m, d] = at.slice(0, 10).split('-').map(Number) as [number, number, number];
-    if (new Date(Date.UTC(y, m - 1, d)).getUTCDate() !== d) return { error: `${at} is not a calendar date` };
+  if (/^\d{4}-\d{2}-\d{2}T/.test(at)) {
+    // Date.parse would roll 02-30 or 24:00 over into another day, and read a zone-less time in
+    // the worker's zone: an impossible or ambiguous instant is an error, not another point.
+    const problem = instantProblem(at);
+    if (problem) return { error: problem };
     const t = Date.parse(at);
     const before = all.filter((x) => Date.parse(x.p.runTime) <= t).sort((a, b) => Date.parse(a.p.runTime) - Date.parse(b.p.runTime));
     const last = before.at(-1);

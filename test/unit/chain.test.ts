@@ -104,9 +104,10 @@ describe('resolvePoint', () => {
     { name: 'snapshot name of no run', at: snap(9), re: /no point named rbdbackup-20261109T010000Z/ },
     { name: 'a prefix of a snapshot name', at: 'rbdbackup-2026110', re: /no point named/ },
     { name: 'date without a time', at: '2026-11-03', re: /no point named 2026-11-03 / },
-    { name: 'month 13', at: '2026-13-01T00:00:00Z', re: /no point named 2026-13-01T00:00:00Z / },
-    { name: 'hour 25', at: '2026-11-03T25:00:00Z', re: /no point named/ },
-    { name: 'garbage after the T', at: '2026-11-03Tlater', re: /no point named 2026-11-03Tlater / },
+    { name: 'month 13', at: '2026-13-01T00:00:00Z', re: /2026-13-01T00:00:00Z is not a calendar date/ },
+    { name: 'hour 25', at: '2026-11-03T25:00:00Z', re: /2026-11-03T25:00:00Z is not a time of day/ },
+    { name: 'hour 24 is not rolled over into the next day', at: '2026-11-03T24:00:00Z', re: /2026-11-03T24:00:00Z is not a time of day/ },
+    { name: 'garbage after the T', at: '2026-11-03Tlater', re: /"2026-11-03Tlater" is not an ISO 8601 instant with a zone/ },
     { name: 'backup name differing in case', at: stamp(2).toLowerCase(), re: /no point named/ },
   ];
   for (const c of missing) {
@@ -121,7 +122,7 @@ describe('resolvePoint', () => {
 
   test('an instant without a time zone is refused rather than read in the worker\'s local time', () => {
     const late: Circle = { name: snap(1), points: [pt(snap(1), 1, undefined, { runTime: '2026-03-01T12:00:00.000Z' })] };
-    assertError(resolvePoint(catalogOf([late]), '2026-03-02T00:00:00'), /has no time zone/);
+    assertError(resolvePoint(catalogOf([late]), '2026-03-02T00:00:00'), /is not an ISO 8601 instant with a zone/);
     assert.ok(!('error' in resolvePoint(catalogOf([late]), '2026-03-02T00:00:00+01:00')));
   });
 
