@@ -14,7 +14,7 @@ export function checkName(kind: string, value: string): string {
   if (value === '.' || value === '..' || value.includes('..')) {
     throw new NameError(`${kind} name ${JSON.stringify(value)} must not contain '..'`);
   }
-  if (value.length > 255) throw new NameError(`${kind} name ${JSON.stringify(value.slice(0, 20) + '…')} is longer than 255 characters`);
+  if (value.length > 255) throw new NameError(`${kind} name ${JSON.stringify(value)} is longer than 255 characters`);
   if (!SAFE.test(value)) {
     throw new NameError(
       `${kind} name ${JSON.stringify(value)} may only use letters, digits, '_', '.', '-' and must not start with '-' or '.'`,
