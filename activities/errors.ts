@@ -48,11 +48,32 @@ export function toFailure(e: unknown): unknown {
   return e;
 }
 
+/** What the current step of each running activity reports in its heartbeats. */
+const progress = new WeakMap<Context, () => unknown>();
+
+function currentContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Every activity runs inside guard: its errors become Temporal failures (see toFailure), and it
+ * heartbeats every 2 s for as long as it runs, so a worker that dies in the middle of even a short
+ * step is noticed by the heartbeat timeout (seconds), not by the start-to-close timeout (minutes),
+ * and cancellation reaches it.
+ */
 export async function guard<T>(fn: () => Promise<T>): Promise<T> {
+  const ctx = currentContext();
+  const t = ctx ? setInterval(() => ctx.heartbeat(progress.get(ctx)?.()), HEARTBEAT_MS) : undefined;
   try {
     return await fn();
   } catch (e) {
     throw toFailure(e);
+  } finally {
+    clearInterval(t);
   }
 }
 
@@ -64,17 +85,21 @@ export function refuse(type: string, message: string): ApplicationFailure {
 export const HEARTBEAT_MS = 2000;
 
 /**
- * Heartbeats every 2 s while `work` runs, so a dead worker is noticed and cancellation arrives.
- * `details` is read at each beat, so long steps can report their progress.
+ * Runs a long part of a step with `details` as what every heartbeat reports meanwhile (read at
+ * each beat, so it can show progress), and beats at once so the new details show right away.
  */
 export async function withHeartbeat<T>(details: () => unknown, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ctx = Context.current();
-  const beat = () => ctx.heartbeat(details());
-  const t = setInterval(beat, HEARTBEAT_MS);
+  const outer = progress.get(ctx);
+  progress.set(ctx, details);
+  // Beats of its own too, for a caller outside guard.
+  const t = setInterval(() => ctx.heartbeat(details()), HEARTBEAT_MS);
   try {
-    beat();
+    ctx.heartbeat(details());
     return await work(ctx.cancellationSignal);
   } finally {
     clearInterval(t);
+    if (outer) progress.set(ctx, outer);
+    else progress.delete(ctx);
   }
 }

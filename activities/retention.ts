@@ -2,14 +2,13 @@
  * Retention: surplus snapshots deleted one at a time (only ones this destination's catalog
  * records, never the newest good base), then surplus circles pruned and provable garbage swept.
  */
-import { Context } from '@temporalio/activity';
 import { newestPoint, type Catalog } from '../src/catalog/catalog.js';
 import { RbdError, ENOENT } from '../src/rbd/rbd.js';
 import type { ImageRef } from '../src/names/names.js';
 import { snapshotsToDelete, circlesToPrune } from '../src/plan/retention.js';
 import type { FailureDetail } from '../src/contract/backup.js';
 import { catalogFor as catalogForConfig } from './access.js';
-import { guard } from './errors.js';
+import { guard, withHeartbeat } from './errors.js';
 import { stepLogger } from './log.js';
 import type { BackupDeps } from './backup.js';
 
@@ -40,17 +39,20 @@ export function createRetentionActivities(deps: BackupDeps) {
       const doomed = snapshotsToDelete({ clusterSnapshots: onCluster, cataloged, base, retain: r.retain, ...(r.failed ? { failed: r.failed } : {}) });
       const deleted: string[] = [];
       const errors: FailureDetail[] = [];
-      for (const s of doomed) {
-        Context.current().heartbeat({ snapshot: s });
-        try {
-          await rbd.snapRemove(r, s);
-          deleted.push(s);
-        } catch (e) {
-          if (e instanceof RbdError && e.errno === ENOENT) deleted.push(s);
-          else if (e instanceof RbdError) errors.push({ message: e.message, command: e.command, exitCode: e.exitCode ?? -1, stderr: e.stderr });
-          else throw e;
+      let deleting = '';
+      await withHeartbeat(() => ({ snapshot: deleting, deleted: deleted.length, of: doomed.length }), async () => {
+        for (const s of doomed) {
+          deleting = s;
+          try {
+            await rbd.snapRemove(r, s);
+            deleted.push(s);
+          } catch (e) {
+            if (e instanceof RbdError && e.errno === ENOENT) deleted.push(s);
+            else if (e instanceof RbdError) errors.push({ message: e.message, command: e.command, exitCode: e.exitCode ?? -1, stderr: e.stderr });
+            else throw e;
+          }
         }
-      }
+      });
       // Retired snapshots leave the record once they are gone from the cluster.
       const stillRetired = retired.filter((x) => onCluster.includes(x) && !deleted.includes(x));
       if (stillRetired.length !== retired.length) {

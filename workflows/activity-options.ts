@@ -7,11 +7,17 @@ import type { ActivityOptions } from '@temporalio/workflow';
 
 const backoff = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m' };
 
-/** Reads and small writes: a plan, a snapshot, a catalog change, a report. */
-export const shortStep: ActivityOptions = { startToCloseTimeout: '10m', retry: { ...backoff, maximumAttempts: 5 } };
+/**
+ * Every activity heartbeats every 2 s while it runs (activities/errors.ts guard), so a worker that
+ * dies in any step is noticed within this long and the step retried on another.
+ */
+const heartbeatTimeout = '30s';
 
-/** The plan reads every image of the run and heartbeats while it does. */
-export const planStep: ActivityOptions = { startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry: { ...backoff, maximumAttempts: 5 } };
+/** Reads and small writes: a snapshot, a catalog change, a report. */
+export const shortStep: ActivityOptions = { startToCloseTimeout: '10m', heartbeatTimeout, retry: { ...backoff, maximumAttempts: 5 } };
+
+/** The plan reads every image of the run. */
+export const planStep: ActivityOptions = { startToCloseTimeout: '1h', heartbeatTimeout, retry: { ...backoff, maximumAttempts: 5 } };
 
 /**
  * Whole-image reads and writes (import, hashing, removal, rebuild): they may take hours, and they
@@ -20,7 +26,7 @@ export const planStep: ActivityOptions = { startToCloseTimeout: '1h', heartbeatT
 export const transferStep: ActivityOptions = { startToCloseTimeout: '24h', heartbeatTimeout: '20s', retry: { ...backoff, maximumAttempts: 8 } };
 
 /** Snapshot deletions, one at a time on their own queue. */
-export const deletionStep: ActivityOptions = { startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry: { ...backoff, maximumAttempts: 5 } };
+export const deletionStep: ActivityOptions = { startToCloseTimeout: '1h', heartbeatTimeout, retry: { ...backoff, maximumAttempts: 5 } };
 
 /** Exports: their timeout follows the image's size (see exportTimeoutSeconds). */
 export const exportRetry = { ...backoff, maximumAttempts: 3 };
