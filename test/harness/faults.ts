@@ -151,6 +151,8 @@ export async function crash(worker: RunningWorker, frozen?: Frozen): Promise<voi
 // ---------------------------------------------------------------- the OSD
 
 const osdPidFile = join(ceph.dir, 'run', 'osd.0.pid');
+// Cases running side by side may pause the OSD at overlapping times: it runs again after the last resume.
+let osdPauses = 0;
 let osdPaused: number | undefined;
 
 export function osdPid(): number {
@@ -159,13 +161,25 @@ export function osdPid(): number {
   return pid;
 }
 
-/** SIGSTOP: every OSD operation of every client blocks until `resumeOsd`. */
+/** SIGSTOP: every OSD operation of every client blocks until the matching `resumeOsd`. */
 export function pauseOsd(): void {
-  osdPaused = osdPid();
-  signal(osdPaused, 'SIGSTOP');
+  if (osdPauses++ === 0) {
+    osdPaused = osdPid();
+    signal(osdPaused, 'SIGSTOP');
+  }
 }
 
 export function resumeOsd(): void {
+  if (osdPauses === 0) return;
+  if (--osdPauses === 0 && osdPaused !== undefined) {
+    signal(osdPaused, 'SIGCONT');
+    osdPaused = undefined;
+  }
+}
+
+/** Lets the OSD run whatever pauses are outstanding: the last resort of a failed case. */
+export function forceResumeOsd(): void {
+  osdPauses = 0;
   if (osdPaused !== undefined) signal(osdPaused, 'SIGCONT');
   osdPaused = undefined;
 }
@@ -209,7 +223,7 @@ export async function startServer(): Promise<void> {
 
 /** Undo every service-wide fault; cheap when nothing is wrong. */
 export async function restoreServices(): Promise<void> {
-  resumeOsd();
+  forceResumeOsd();
   let osdUp = false;
   try {
     osdPid();
