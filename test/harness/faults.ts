@@ -132,6 +132,12 @@ export function freeze(worker: RunningWorker): Frozen {
   return { pids: [root, ...below], children: below.map((pid) => ({ pid, argv: argvOf(pid) })) };
 }
 
+/** SIGSTOPs just these processes (one rbd child, say) and leaves the worker itself running. */
+export function freezeOnly(pids: number[]): Frozen {
+  for (const p of pids) signal(p, 'SIGSTOP');
+  return { pids, children: pids.map((pid) => ({ pid, argv: argvOf(pid) })) };
+}
+
 export function thaw(f: Frozen): void {
   for (const p of [...f.pids].reverse()) signal(p, 'SIGCONT');
 }

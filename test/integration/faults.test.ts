@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdirSync, openSync, writeSync, closeSync, rmSync, existsSync, readdirSync, writeFileSync, realpathSync, statfsSync } from 'node:fs';
 import { execa } from 'execa';
-import { createImage, randomWrites, snapshotSha256, startWorker, writeConfig, type RunningWorker, type TestConfig } from '../harness/env.js';
+import { cli, createImage, randomWrites, snapshotSha256, startWorker, writeConfig, type RunningWorker, type TestConfig } from '../harness/env.js';
 import { assertInvariants, catalogOf, recordTruth, removeImage, snapshotsOf, tracked, type TrackedImage } from '../harness/invariants.js';
 import {
   activityHistory,
@@ -22,6 +22,7 @@ import {
   crash,
   describeWorkflow,
   freeze,
+  freezeOnly,
   pauseOsd,
   readOffset,
   restoreServices,
@@ -449,10 +450,21 @@ async function serverRestart(t: TestContext): Promise<void> {
     assert.equal(started.code, 0, started.stderr);
     const { workflowId } = JSON.parse(started.stdout) as { workflowId: string };
     assert.equal(workflowId, runWorkflowId('ceph', nameOf(t0)));
+    const rbdExport = await waitForChild(w, 'rbd export', (a) => a.includes('export') && a.at(-1) === partial, 90_000);
     await waitFor('the export to be in progress', () => (sizeOf(partial) ?? 0) > 0, 90_000, 5);
+    // rbd is held while the server goes down, so the export is surely mid-stream then; it finishes
+    // while the server is away, and its completion must still reach the workflow.
+    const held = freezeOnly([rbdExport]);
+    const final = join(s.cfg.destination, 'ceph', 'rbd', 'f7-a', snap, fullFileName(snap));
     try {
-      await stopServer();
+      try {
+        await stopServer();
+      } finally {
+        thaw(held);
+      }
       s.note(`server stopped with ${sizeOf(partial) ?? 'no'} bytes in the partial file`);
+      await waitFor('the export to finish while the server is down', () => existsSync(final), 90_000, 20);
+      s.note('export finished with the server down');
     } finally {
       await startServer();
     }
@@ -486,15 +498,22 @@ async function osdRestart(t: TestContext): Promise<void> {
   const s = new Scene(t, 'f8');
   try {
     const img = await s.image('f8-a', 256, 160);
-    await s.worker();
+    const w = await s.worker();
     const t0 = at(SUN, '08:00');
     const snap = snapOf(t0);
     const partial = partialOf(s.cfg, img, snap, fullFileName(snap));
     const run = s.start(t0, img);
+    const rbdExport = await waitForChild(w, 'rbd export', (a) => a.includes('export') && a.at(-1) === partial, 90_000);
     await waitFor('the export to be in progress', () => (sizeOf(partial) ?? 0) > 0, 90_000, 5);
+    // rbd is held while the OSD stops, so the export is surely mid-stream when the OSD goes away.
+    const held = freezeOnly([rbdExport]);
     const stoppedAt = Date.now();
     try {
-      await stopOsd();
+      try {
+        await stopOsd();
+      } finally {
+        thaw(held);
+      }
       s.note(`OSD stopped with ${sizeOf(partial) ?? 'no'} bytes in the partial file`);
     } finally {
       await startCluster();
@@ -561,6 +580,8 @@ async function destinationFull(t: TestContext): Promise<void> {
     assert.deepEqual(await snapshotsOf('rbd/f9-a'), [snapOf(t0)], 'the failed snapshot is gone, the base stays');
     const leftovers = readdirSync(join(s.cfg.destination, 'ceph', 'rbd', 'f9-a', snapOf(t0))).filter((f) => f.startsWith('.'));
     assert.deepEqual(leftovers, [], 'nothing half-written remains');
+    const v = await cli('verify', 'rbd/f9-a', '--config', s.cfg.file);
+    assert.equal(v.code, 0, `the previous chain is intact on the full disk: ${v.stdout}${v.stderr}`);
 
     rmSync(filler);
     const next = await s.runOk(t2, img);
