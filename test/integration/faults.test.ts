@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdirSync, openSync, writeSync, closeSync, rmSync, existsSync, readdirSync, writeFileSync, realpathSync, statfsSync } from 'node:fs';
 import { execa } from 'execa';
-import { cli, createImage, randomWrites, snapshotSha256, startWorker, writeConfig, type RunningWorker, type TestConfig } from '../harness/env.js';
+import { cli, createImage, randomWrites, sleep, snapshotSha256, startWorker, writeConfig, type RunningWorker, type TestConfig } from '../harness/env.js';
 import { assertInvariants, catalogOf, recordTruth, removeImage, snapshotsOf, tracked, type TrackedImage } from '../harness/invariants.js';
 import {
   activityHistory,
@@ -190,20 +190,20 @@ async function recovered(what: CliRun, workflowId: string, runId: string, pendin
 
 /** Kill the worker while `rbd snap create` of the run's snapshot is blocked on a paused OSD. */
 async function killDuringSnapshot(t: TestContext): Promise<void> {
-  const s = new Scene(t, 'f1');
+  const s = new Scene(t, 'fault-snap');
   try {
-    const img = await s.image('f1-a', 32, 8);
+    const img = await s.image('fault-snap', 32, 8);
     let w = await s.worker();
     const [t0, t1] = [at(SUN, '01:00'), at(MON, '01:00')];
     await s.runOk(t0, img);
-    await randomWrites('rbd/f1-a', 1024);
+    await randomWrites('rbd/fault-snap', 1024);
 
     const run = s.start(t1, img);
     // The OSD is stopped (SIGSTOP) the moment `rbd snap create` exists, so the step cannot finish
     // before the kill; the server then shows createSnapshot in progress.
     const wf = imageWorkflowId('ceph', img);
     let pending;
-    await waitForChild(w, 'rbd snap create', (a) => a.includes('snap') && a.includes('create') && a.at(-1) === `rbd/f1-a@${snapOf(t1)}`, 60_000);
+    await waitForChild(w, 'rbd snap create', (a) => a.includes('snap') && a.includes('create') && a.at(-1) === `rbd/fault-snap@${snapOf(t1)}`, 60_000);
     pauseOsd();
     try {
       pending = await waitForPending(wf, 'createSnapshot', 20_000, (a) => a.attempt === 1);
@@ -228,9 +228,9 @@ async function killDuringSnapshot(t: TestContext): Promise<void> {
 
 /** Kill the worker while `rbd export` is writing the partial file of a full. */
 async function killDuringFullExport(t: TestContext): Promise<void> {
-  const s = new Scene(t, 'f2');
+  const s = new Scene(t, 'fault-full');
   try {
-    const img = await s.image('f2-a', 256, 160);
+    const img = await s.image('fault-full', 256, 160);
     const w = await s.worker();
     const t0 = at(SUN, '02:00');
     const snap = snapOf(t0);
@@ -263,13 +263,13 @@ async function killDuringFullExport(t: TestContext): Promise<void> {
 
 /** Kill the worker while `rbd export-diff` is writing the partial file of an incremental. */
 async function killDuringDiffExport(t: TestContext): Promise<void> {
-  const s = new Scene(t, 'f3');
+  const s = new Scene(t, 'fault-diff');
   try {
-    const img = await s.image('f3-a', 128, 64);
+    const img = await s.image('fault-diff', 128, 64);
     let w = await s.worker();
     const [t0, t1] = [at(SUN, '03:00'), at(MON, '03:00')];
     await s.runOk(t0, img);
-    await randomWrites('rbd/f3-a', 8192);
+    await randomWrites('rbd/fault-diff', 8192);
     const partial = partialOf(s.cfg, img, snapOf(t0), diffFileName(snapOf(t1), snapOf(t0)));
     const run = s.start(t1, img);
     await waitFor('the partial diff export to grow', () => (sizeOf(partial) ?? 0) > 0, 90_000, 5);
@@ -301,17 +301,17 @@ async function killDuringDiffExport(t: TestContext): Promise<void> {
 
 /** Kill the worker while retention's `rbd snap rm` of the previous snapshot is blocked on a paused OSD. */
 async function killDuringSnapshotDeletion(t: TestContext): Promise<void> {
-  const s = new Scene(t, 'f4', { snapshot_retain_count: 1 });
+  const s = new Scene(t, 'fault-snaprm', { snapshot_retain_count: 1 });
   try {
-    const img = await s.image('f4-a', 32, 8);
+    const img = await s.image('fault-snaprm', 32, 8);
     let w = await s.worker();
     const [t0, t1] = [at(SUN, '04:00'), at(MON, '04:00')];
     await s.runOk(t0, img);
-    await randomWrites('rbd/f4-a', 1024);
+    await randomWrites('rbd/fault-snaprm', 1024);
     const run = s.start(t1, img);
     const wf = imageWorkflowId('ceph', img);
     let pending;
-    await waitForChild(w, 'rbd snap rm', (a) => a.includes('snap') && a.includes('rm') && a.at(-1) === `rbd/f4-a@${snapOf(t0)}`, 60_000);
+    await waitForChild(w, 'rbd snap rm', (a) => a.includes('snap') && a.includes('rm') && a.at(-1) === `rbd/fault-snaprm@${snapOf(t0)}`, 60_000);
     pauseOsd();
     try {
       pending = await waitForPending(wf, 'pruneSnapshots', 20_000, (a) => a.attempt === 1);
@@ -329,7 +329,7 @@ async function killDuringSnapshotDeletion(t: TestContext): Promise<void> {
     assert.equal(out.code, 0, `${out.stderr}\n${JSON.stringify(out.report.images)}`);
     assert.deepEqual(resultOf(out.report, img)?.cleanupErrors ?? [], []);
     await assertRetried(wf, pending.runId, 'pruneSnapshots');
-    assert.deepEqual(await snapshotsOf('rbd/f4-a'), [snapOf(t1)], 'the retried retention removed the old snapshot and kept the base');
+    assert.deepEqual(await snapshotsOf('rbd/fault-snaprm'), [snapOf(t1)], 'the retried retention removed the old snapshot and kept the base');
     await assertInvariants(s.cfg, [img]);
   } finally {
     await s.close();
@@ -338,23 +338,23 @@ async function killDuringSnapshotDeletion(t: TestContext): Promise<void> {
 
 /** Kill the worker after pruning removed an old circle's catalog entry, before its files are gone. */
 async function killDuringCirclePruning(t: TestContext): Promise<void> {
-  const s = new Scene(t, 'f5', { snapshot_retain_count: 1, circle_retain_count: 1 });
+  const s = new Scene(t, 'fault-prune', { snapshot_retain_count: 1, circle_retain_count: 1 });
   try {
-    const img = await s.image('f5-a', 16, 4);
+    const img = await s.image('fault-prune', 16, 4);
     let w = await s.worker();
     const [t0, t1] = [at(SUN, '05:00'), at(SUN2, '05:00')];
     await s.runOk(t0, img);
-    await randomWrites('rbd/f5-a', 512);
+    await randomWrites('rbd/fault-prune', 512);
     // A real circle's files take a while to delete; on a fast disk many files make that window
     // observable. The catalog entry goes first, so the kill lands between entry and files.
-    const oldCircle = join(s.cfg.destination, 'ceph', 'rbd', 'f5-a', snapOf(t0));
+    const oldCircle = join(s.cfg.destination, 'ceph', 'rbd', 'fault-prune', snapOf(t0));
     for (let i = 0; i < 20_000; i++) writeFileSync(join(oldCircle, `bulk-${i}`), '');
     const run = s.start(t1, img);
     await waitFor(
       'the old circle to leave the catalog while its directory is still being removed',
       () => {
         try {
-          return !catalogOf(s.cfg, 'rbd', 'f5-a').circles.some((c) => c.name === snapOf(t0)) && existsSync(oldCircle);
+          return !catalogOf(s.cfg, 'rbd', 'fault-prune').circles.some((c) => c.name === snapOf(t0)) && existsSync(oldCircle);
         } catch {
           return false; // no catalog yet
         }
@@ -376,7 +376,7 @@ async function killDuringCirclePruning(t: TestContext): Promise<void> {
     s.note('run finished');
     assert.equal(out.code, 0, out.stderr);
     await assertRetried(wf, pending.runId, 'pruneCircles');
-    assert.deepEqual(catalogOf(s.cfg, 'rbd', 'f5-a').circles.map((c) => c.name), [snapOf(t1)]);
+    assert.deepEqual(catalogOf(s.cfg, 'rbd', 'fault-prune').circles.map((c) => c.name), [snapOf(t1)]);
     assert.equal(existsSync(oldCircle), false, 'the retry removed what the killed prune left');
     await assertInvariants(s.cfg, [img]);
   } finally {
@@ -386,30 +386,36 @@ async function killDuringCirclePruning(t: TestContext): Promise<void> {
 
 /** Kill the worker once `rbd import-diff` of a restore has read part of its diff file. */
 async function killDuringImportDiff(t: TestContext): Promise<void> {
-  const s = new Scene(t, 'f6', { snapshot_retain_count: 1 });
+  const s = new Scene(t, 'fault-importdiff', { snapshot_retain_count: 1 });
   try {
-    const img = await s.image('f6-a', 64, 16);
+    const img = await s.image('fault-importdiff', 64, 16);
     let w = await s.worker();
     const days = [at(SUN, '06:00'), at(MON, '06:00'), at(TUE, '06:00')];
     for (const [i, d] of days.entries()) {
-      if (i > 0) await randomWrites('rbd/f6-a', 4096);
+      if (i > 0) await randomWrites('rbd/fault-importdiff', 4096);
       await s.runOk(d, img);
     }
-    const target = 'rbd/f6-a-restored';
+    const target = 'rbd/fault-importdiff-restored';
     const restore = s.restore(img, snapOf(days[2]!), target);
-    const pid = await waitForChild(w, 'rbd import-diff', (a) => a.includes('import-diff'), 120_000);
-    const diff = realpathSync(argvOf(pid).at(-2)!);
-    const total = sizeOf(diff)!;
-    // Once rbd has consumed part of the diff, the target is half-way between two snapshots.
-    await waitFor(
-      `rbd import-diff to be part-way through ${diff}`,
-      () => {
-        if (!alive(pid)) throw new Error('import-diff finished before it was seen mid-file');
-        return (readOffset(pid, diff) ?? 0) > 0;
-      },
-      30_000,
-      2,
-    );
+    // Once rbd has consumed part of a diff, the target is half-way between two snapshots. A diff
+    // imported too fast to be seen mid-file is let go; the next one is watched.
+    const deadline = Date.now() + 120_000;
+    let seen: { pid: number; diff: string; total: number } | undefined;
+    while (!seen) {
+      const pid = await waitForChild(w, 'rbd import-diff', (a) => a.includes('import-diff'), deadline - Date.now());
+      const diff = realpathSync(argvOf(pid).at(-2)!);
+      const total = sizeOf(diff)!;
+      while (alive(pid) && Date.now() < deadline) {
+        const offset = readOffset(pid, diff) ?? 0;
+        if (offset > 0 && offset < total) {
+          seen = { pid, diff, total };
+          break;
+        }
+        await sleep(1);
+      }
+      assert.ok(seen || Date.now() < deadline, 'rbd import-diff seen part-way through a diff file within 120 s');
+    }
+    const { pid, diff, total } = seen;
     const frozen = freeze(w);
     const offset = readOffset(pid, diff);
     assert.ok(offset !== undefined && offset < total, `frozen mid-diff (offset ${offset} of ${total})`);
@@ -438,9 +444,9 @@ async function killDuringImportDiff(t: TestContext): Promise<void> {
 
 /** Stop and restart the dev server (same SQLite file, same port) while the export runs. */
 async function serverRestart(t: TestContext): Promise<void> {
-  const s = new Scene(t, 'f7');
+  const s = new Scene(t, 'fault-server');
   try {
-    const img = await s.image('f7-a', 256, 160);
+    const img = await s.image('fault-server', 256, 160);
     const w = await s.worker();
     const t0 = at(SUN, '07:00');
     const snap = snapOf(t0);
@@ -455,7 +461,7 @@ async function serverRestart(t: TestContext): Promise<void> {
     // rbd is held while the server goes down, so the export is surely mid-stream then; it finishes
     // while the server is away, and its completion must still reach the workflow.
     const held = freezeOnly([rbdExport]);
-    const final = join(s.cfg.destination, 'ceph', 'rbd', 'f7-a', snap, fullFileName(snap));
+    const final = join(s.cfg.destination, 'ceph', 'rbd', 'fault-server', snap, fullFileName(snap));
     try {
       try {
         await stopServer();
@@ -495,9 +501,9 @@ async function serverRestart(t: TestContext): Promise<void> {
 
 /** Stop the OSD (cleanly: memstore) while the export runs, then start it again. */
 async function osdRestart(t: TestContext): Promise<void> {
-  const s = new Scene(t, 'f8');
+  const s = new Scene(t, 'fault-osd');
   try {
-    const img = await s.image('f8-a', 256, 160);
+    const img = await s.image('fault-osd', 256, 160);
     const w = await s.worker();
     const t0 = at(SUN, '08:00');
     const snap = snapOf(t0);
@@ -536,7 +542,7 @@ async function osdRestart(t: TestContext): Promise<void> {
 
 /** Fill a small tmpfs destination while a diff is being exported, then free it and go on. */
 async function destinationFull(t: TestContext): Promise<void> {
-  const s = new Scene(t, 'f9', { snapshot_retain_count: 1 });
+  const s = new Scene(t, 'fault-enospc', { snapshot_retain_count: 1 });
   mkdirSync(s.cfg.destination, { recursive: true });
   await execa('mount', ['-t', 'tmpfs', '-o', 'size=96m', 'tmpfs', s.cfg.destination]);
   s.onClose(async () => {
@@ -545,11 +551,11 @@ async function destinationFull(t: TestContext): Promise<void> {
   });
   const filler = join(s.cfg.destination, 'filler');
   try {
-    const img = await s.image('f9-a', 64, 24);
+    const img = await s.image('fault-enospc', 64, 24);
     const w = await s.worker();
     const [t0, t1, t2] = [at(SUN, '09:00'), at(MON, '09:00'), at(TUE, '09:00')];
     await s.runOk(t0, img);
-    await randomWrites('rbd/f9-a', 16384);
+    await randomWrites('rbd/fault-enospc', 16384);
 
     const partial = partialOf(s.cfg, img, snapOf(t0), diffFileName(snapOf(t1), snapOf(t0)));
     const run = s.start(t1, img);
@@ -576,11 +582,11 @@ async function destinationFull(t: TestContext): Promise<void> {
     const r = resultOf(failed.report, img)!;
     assert.equal(r.status, 'failed');
     assert.match(`${r.error?.message}\n${r.error?.stderr}`, /No space left|ENOSPC/, 'the report names the full disk');
-    assert.deepEqual(catalogOf(s.cfg, 'rbd', 'f9-a').circles.flatMap((c) => c.points.map((p) => p.snapshot)), [snapOf(t0)], 'no point for the failed export');
-    assert.deepEqual(await snapshotsOf('rbd/f9-a'), [snapOf(t0)], 'the failed snapshot is gone, the base stays');
-    const leftovers = readdirSync(join(s.cfg.destination, 'ceph', 'rbd', 'f9-a', snapOf(t0))).filter((f) => f.startsWith('.'));
+    assert.deepEqual(catalogOf(s.cfg, 'rbd', 'fault-enospc').circles.flatMap((c) => c.points.map((p) => p.snapshot)), [snapOf(t0)], 'no point for the failed export');
+    assert.deepEqual(await snapshotsOf('rbd/fault-enospc'), [snapOf(t0)], 'the failed snapshot is gone, the base stays');
+    const leftovers = readdirSync(join(s.cfg.destination, 'ceph', 'rbd', 'fault-enospc', snapOf(t0))).filter((f) => f.startsWith('.'));
     assert.deepEqual(leftovers, [], 'nothing half-written remains');
-    const v = await cli('verify', 'rbd/f9-a', '--config', s.cfg.file);
+    const v = await cli('verify', 'rbd/fault-enospc', '--config', s.cfg.file);
     assert.equal(v.code, 0, `the previous chain is intact on the full disk: ${v.stdout}${v.stderr}`);
 
     rmSync(filler);
@@ -596,9 +602,9 @@ async function destinationFull(t: TestContext): Promise<void> {
 
 /** Two runs sharing an image, started together, served by two workers polling one task queue. */
 async function overlappingRuns(t: TestContext): Promise<void> {
-  const s = new Scene(t, 'f10', { snapshot_retain_count: 1 });
+  const s = new Scene(t, 'fault-overlap', { snapshot_retain_count: 1 });
   try {
-    const [a, b, c] = await Promise.all([s.image('f10-a', 16, 4), s.image('f10-b', 16, 4), s.image('f10-c', 16, 4)]);
+    const [a, b, c] = await Promise.all([s.image('fault-overlap-a', 16, 4), s.image('fault-overlap-b', 16, 4), s.image('fault-overlap-c', 16, 4)]);
     await Promise.all([s.worker(), s.worker()]);
     const identities = new Set<string>();
     for (const [round, day] of [SUN, MON].entries()) {
