@@ -9,6 +9,7 @@
 import { execa, type ResultPromise } from 'execa';
 import { readdirSync, readFileSync, readlinkSync, existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal as proto } from '@temporalio/proto';
@@ -107,12 +108,6 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-/** A process started by the worker whose argv satisfies `match`, as soon as it has exec'd. */
-export async function waitForChild(worker: RunningWorker, what: string, match: (argv: string[]) => boolean, timeoutMs: number): Promise<number> {
-  const root = worker.child.pid!;
-  return waitFor(`the worker to start ${what}`, () => descendants(root).find((p) => match(argvOf(p))), timeoutMs, 5);
-}
-
 export interface Frozen {
   /** The worker and every process it had started, all stopped. */
   pids: number[];
@@ -132,12 +127,6 @@ export function freeze(worker: RunningWorker): Frozen {
   return { pids: [root, ...below], children: below.map((pid) => ({ pid, argv: argvOf(pid) })) };
 }
 
-/** SIGSTOPs just these processes (one rbd child, say) and leaves the worker itself running. */
-export function freezeOnly(pids: number[]): Frozen {
-  for (const p of pids) signal(p, 'SIGSTOP');
-  return { pids, children: pids.map((pid) => ({ pid, argv: argvOf(pid) })) };
-}
-
 export function thaw(f: Frozen): void {
   for (const p of [...f.pids].reverse()) signal(p, 'SIGCONT');
 }
@@ -152,6 +141,70 @@ export async function crash(worker: RunningWorker, frozen?: Frozen): Promise<voi
   for (const p of pids) signal(p, 'SIGKILL');
   await worker.child;
   await waitFor('the killed worker and its children to be gone', () => [...pids].every((p) => !alive(p)), 10_000, 20);
+}
+
+export interface Caught {
+  pid: number;
+  argv: string[];
+  /** `output`: bytes in the child's output file when it was caught. */
+  size?: number;
+  /** `input`: how far the child had read its input file, and that file's size. */
+  offset?: number;
+  total?: number;
+  /** What was stopped (SIGSTOP) at that moment. */
+  stopped: number[];
+}
+
+export interface Catcher {
+  /** Resolves once the moment came and the stop was made; rejects on timeout. */
+  caught: Promise<Caught>;
+  /** Undoes the stop (SIGCONT, or the OSD's pause); idempotent. */
+  release(): void;
+  /** Disarms the watcher and undoes any stop it made. */
+  cancel(): Promise<void>;
+}
+
+const catcherPath = fileURLToPath(new URL('./catch-child.js', import.meta.url));
+
+/**
+ * Arms test/harness/catch-child.ts (a process of its own, so a busy test process cannot make it
+ * late) on a child of `worker`: when its argv holds `words` (and ends in `last`) and the moment
+ * `when` has come, it stops the OSD, the worker's whole tree, or just that child.
+ */
+export function catchChild(
+  worker: RunningWorker,
+  o: { words: string[]; last?: string; when: 'exec' | 'output' | 'input'; stop: 'osd' | 'tree' | 'child'; timeoutMs: number },
+): Catcher {
+  const spec = { root: worker.child.pid!, ...o, ...(o.stop === 'osd' ? { osd: osdPid() } : {}) };
+  const child = execa(process.execPath, [catcherPath, JSON.stringify(spec)], { reject: false, stdin: 'ignore' });
+  let got: Caught | undefined;
+  let released = false;
+  const caught = child.then((r) => {
+    if (r.exitCode !== 0) throw new Error(`catching ${o.words.join(' ')} (${o.when}): ${String(r.stderr).trim() || `exit ${r.exitCode}`}`);
+    got = JSON.parse(String(r.stdout)) as Caught;
+    if (o.stop === 'osd') adoptOsdPause(got.stopped[0]!);
+    return got;
+  });
+  const release = () => {
+    if (!got || released) return;
+    released = true;
+    if (o.stop === 'osd') resumeOsd();
+    else for (const p of [...got.stopped].reverse()) signal(p, 'SIGCONT');
+  };
+  return {
+    caught,
+    release,
+    cancel: async () => {
+      child.kill('SIGKILL');
+      await caught.catch(() => undefined);
+      release();
+    },
+  };
+}
+
+/** The frozen tree a `stop: 'tree'` catch made, for crash() and thaw(). */
+export function frozenBy(c: Caught): Frozen {
+  return { pids: c.stopped, children: c.stopped.slice(1).map((pid) => ({ pid, argv: argvOf(pid) })) };
 }
 
 // ---------------------------------------------------------------- the OSD
@@ -181,6 +234,13 @@ export function resumeOsd(): void {
     signal(osdPaused, 'SIGCONT');
     osdPaused = undefined;
   }
+}
+
+/** A pause made by another process (catch-child) now counts like one made here. */
+function adoptOsdPause(pid: number): void {
+  osdPauses++;
+  osdPaused = pid;
+  signal(pid, 'SIGSTOP');
 }
 
 /** Lets the OSD run whatever pauses are outstanding: the last resort of a failed case. */

@@ -10,23 +10,21 @@
 import { test, describe, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mkdirSync, openSync, writeSync, closeSync, rmSync, existsSync, readdirSync, writeFileSync, realpathSync, statfsSync } from 'node:fs';
+import { mkdirSync, openSync, writeSync, closeSync, rmSync, existsSync, readdirSync, statfsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
-import { cli, createImage, randomWrites, sleep, snapshotSha256, startWorker, writeConfig, type RunningWorker, type TestConfig } from '../harness/env.js';
+import { cli, createImage, randomWrites, snapshotSha256, startWorker, writeConfig, type RunningWorker, type TestConfig } from '../harness/env.js';
 import { assertInvariants, catalogOf, recordTruth, removeImage, snapshotsOf, tracked, type TrackedImage } from '../harness/invariants.js';
 import {
   activityHistory,
   alive,
-  argvOf,
   assertRetried,
   crash,
   describeWorkflow,
+  catchChild,
   freeze,
-  freezeOnly,
-  pauseOsd,
-  readOffset,
+  frozenBy,
   restoreServices,
-  resumeOsd,
   sizeOf,
   soonestRetryMs,
   spawnCli,
@@ -35,12 +33,11 @@ import {
   stopOsd,
   stopServer,
   terminateIfRunning,
-  thaw,
   waitFor,
-  waitForChild,
   waitForPending,
   withClient,
   within,
+  type Catcher,
   type CliRun,
   type PendingActivity,
 } from '../harness/faults.js';
@@ -87,6 +84,7 @@ class Scene {
   private readonly clis: CliRun[] = [];
   private readonly workflows = new Set<string>();
   private readonly undo: (() => Promise<void>)[] = [];
+  private readonly catchers: Catcher[] = [];
 
   private readonly t0 = Date.now();
 
@@ -118,6 +116,13 @@ class Scene {
   /** Removed at the end too (restore targets). */
   own(spec: string): void {
     this.specs.push(spec);
+  }
+
+  /** Armed before the step starts; disarmed (and its stop undone) by close() at the latest. */
+  catch(w: RunningWorker, o: Parameters<typeof catchChild>[1]): Catcher {
+    const c = catchChild(w, o);
+    this.catchers.push(c);
+    return c;
   }
 
   onClose(fn: () => Promise<void>): void {
@@ -153,6 +158,7 @@ class Scene {
   }
 
   async close(): Promise<void> {
+    for (const c of this.catchers) await c.cancel();
     for (const c of this.clis) c.child.kill('SIGKILL');
     for (const id of this.workflows) await terminateIfRunning(id).catch(() => undefined);
     for (const w of this.workers) {
@@ -198,18 +204,18 @@ async function killDuringSnapshot(t: TestContext): Promise<void> {
     await s.runOk(t0, img);
     await randomWrites('rbd/fault-snap', 1024);
 
+    // The OSD is stopped (SIGSTOP) the moment `rbd snap create` has exec'd, so the step cannot
+    // finish before the kill; the server then shows createSnapshot in progress.
+    const catcher = s.catch(w, { words: ['snap', 'create'], last: `rbd/fault-snap@${snapOf(t1)}`, when: 'exec', stop: 'osd', timeoutMs: 60_000 });
     const run = s.start(t1, img);
-    // The OSD is stopped (SIGSTOP) the moment `rbd snap create` exists, so the step cannot finish
-    // before the kill; the server then shows createSnapshot in progress.
     const wf = imageWorkflowId('ceph', img);
     let pending;
-    await waitForChild(w, 'rbd snap create', (a) => a.includes('snap') && a.includes('create') && a.at(-1) === `rbd/fault-snap@${snapOf(t1)}`, 60_000);
-    pauseOsd();
     try {
+      await catcher.caught;
       pending = await waitForPending(wf, 'createSnapshot', 20_000, (a) => a.attempt === 1);
       await crash(w);
     } finally {
-      resumeOsd();
+      catcher.release();
     }
     const killedAt = Date.now();
     s.note(`killed during createSnapshot attempt ${pending.activity.attempt}`);
@@ -235,19 +241,19 @@ async function killDuringFullExport(t: TestContext): Promise<void> {
     const t0 = at(SUN, '02:00');
     const snap = snapOf(t0);
     const partial = partialOf(s.cfg, img, snap, fullFileName(snap));
+    // The worker and its rbd are frozen the moment the partial file has grown, then killed.
+    const catcher = s.catch(w, { words: ['export'], last: partial, when: 'output', stop: 'tree', timeoutMs: 90_000 });
     const run = s.start(t0, img);
-    await waitFor('the partial full export to grow', () => (sizeOf(partial) ?? 0) > 0, 90_000, 5);
-    const frozen = freeze(w);
-    const size = sizeOf(partial);
-    assert.ok(size !== undefined && size < 256 * 1024 * 1024, `still mid-stream when frozen (partial holds ${size} bytes)`);
-    assert.ok(frozen.children.some((c) => c.argv.includes('export')), `rbd export was running: ${JSON.stringify(frozen.children)}`);
+    const caught = await catcher.caught;
+    const frozen = frozenBy(caught);
+    assert.ok(alive(caught.pid) && sizeOf(partial)! < 256 * 1024 * 1024, `frozen mid-stream (partial holds ${sizeOf(partial)} bytes)`);
     const wf = imageWorkflowId('ceph', img);
     const pending = await waitForPending(wf, 'exportPoint', 20_000, (a) => a.attempt === 1);
     const details = pending.activity.details as { phase?: string } | undefined;
     if (details) assert.equal(details.phase, 'export', 'the heartbeat says the export phase');
     await crash(w, frozen);
     const killedAt = Date.now();
-    s.note(`killed during exportPoint attempt 1 with ${size} bytes in the partial file; heartbeat ${JSON.stringify(details)}`);
+    s.note(`killed during exportPoint attempt 1 with ${caught.size} bytes in the partial file; heartbeat ${JSON.stringify(details)}`);
     await s.worker();
     const out = parseRun(await recovered(run, wf, pending.runId, pending.activity, killedAt));
     s.note('run finished');
@@ -271,19 +277,18 @@ async function killDuringDiffExport(t: TestContext): Promise<void> {
     await s.runOk(t0, img);
     await randomWrites('rbd/fault-diff', 8192);
     const partial = partialOf(s.cfg, img, snapOf(t0), diffFileName(snapOf(t1), snapOf(t0)));
+    const catcher = s.catch(w, { words: ['export-diff'], last: partial, when: 'output', stop: 'tree', timeoutMs: 90_000 });
     const run = s.start(t1, img);
-    await waitFor('the partial diff export to grow', () => (sizeOf(partial) ?? 0) > 0, 90_000, 5);
-    const frozen = freeze(w);
-    const size = sizeOf(partial);
-    assert.ok(size !== undefined, 'the partial diff is still there when frozen');
-    assert.ok(frozen.children.some((c) => c.argv.includes('export-diff')), `rbd export-diff was running: ${JSON.stringify(frozen.children)}`);
+    const caught = await catcher.caught;
+    const frozen = frozenBy(caught);
+    assert.ok(alive(caught.pid) && sizeOf(partial) !== undefined, 'frozen with rbd export-diff still writing the partial diff');
     const wf = imageWorkflowId('ceph', img);
     const pending = await waitForPending(wf, 'exportPoint', 20_000, (a) => a.attempt === 1);
     const details = pending.activity.details as { phase?: string } | undefined;
     if (details) assert.equal(details.phase, 'export', 'the heartbeat says the export phase');
     await crash(w, frozen);
     const killedAt = Date.now();
-    s.note(`killed during exportPoint attempt 1 with ${size} bytes in the partial diff`);
+    s.note(`killed during exportPoint attempt 1 with ${caught.size} bytes in the partial diff`);
     w = await s.worker();
     const out = parseRun(await recovered(run, wf, pending.runId, pending.activity, killedAt));
     s.note('run finished');
@@ -308,16 +313,16 @@ async function killDuringSnapshotDeletion(t: TestContext): Promise<void> {
     const [t0, t1] = [at(SUN, '04:00'), at(MON, '04:00')];
     await s.runOk(t0, img);
     await randomWrites('rbd/fault-snaprm', 1024);
+    const catcher = s.catch(w, { words: ['snap', 'rm'], last: `rbd/fault-snaprm@${snapOf(t0)}`, when: 'exec', stop: 'osd', timeoutMs: 60_000 });
     const run = s.start(t1, img);
     const wf = imageWorkflowId('ceph', img);
     let pending;
-    await waitForChild(w, 'rbd snap rm', (a) => a.includes('snap') && a.includes('rm') && a.at(-1) === `rbd/fault-snaprm@${snapOf(t0)}`, 60_000);
-    pauseOsd();
     try {
+      await catcher.caught;
       pending = await waitForPending(wf, 'pruneSnapshots', 20_000, (a) => a.attempt === 1);
       await crash(w);
     } finally {
-      resumeOsd();
+      catcher.release();
     }
     const killedAt = Date.now();
     s.note(`killed during pruneSnapshots attempt 1; heartbeat ${JSON.stringify(pending.activity.details)}`);
@@ -348,7 +353,10 @@ async function killDuringCirclePruning(t: TestContext): Promise<void> {
     // A real circle's files take a while to delete; on a fast disk many files make that window
     // observable. The catalog entry goes first, so the kill lands between entry and files.
     const oldCircle = join(s.cfg.destination, 'ceph', 'rbd', 'fault-prune', snapOf(t0));
-    for (let i = 0; i < 20_000; i++) writeFileSync(join(oldCircle, `bulk-${i}`), '');
+    // Written asynchronously: cases run side by side on one event loop.
+    for (let i = 0; i < 20_000; i += 500) {
+      await Promise.all(Array.from({ length: 500 }, (_, k) => writeFile(join(oldCircle, `bulk-${i + k}`), '')));
+    }
     const run = s.start(t1, img);
     await waitFor(
       'the old circle to leave the catalog while its directory is still being removed',
@@ -396,36 +404,19 @@ async function killDuringImportDiff(t: TestContext): Promise<void> {
       await s.runOk(d, img);
     }
     const target = 'rbd/fault-importdiff-restored';
+    // Once rbd has read part of a diff, the target is half-way between two snapshots.
+    const catcher = s.catch(w, { words: ['import-diff'], last: target, when: 'input', stop: 'tree', timeoutMs: 120_000 });
     const restore = s.restore(img, snapOf(days[2]!), target);
-    // Once rbd has consumed part of a diff, the target is half-way between two snapshots. A diff
-    // imported too fast to be seen mid-file is let go; the next one is watched.
-    const deadline = Date.now() + 120_000;
-    let seen: { pid: number; diff: string; total: number } | undefined;
-    while (!seen) {
-      const pid = await waitForChild(w, 'rbd import-diff', (a) => a.includes('import-diff'), deadline - Date.now());
-      const diff = realpathSync(argvOf(pid).at(-2)!);
-      const total = sizeOf(diff)!;
-      while (alive(pid) && Date.now() < deadline) {
-        const offset = readOffset(pid, diff) ?? 0;
-        if (offset > 0 && offset < total) {
-          seen = { pid, diff, total };
-          break;
-        }
-        await sleep(1);
-      }
-      assert.ok(seen || Date.now() < deadline, 'rbd import-diff seen part-way through a diff file within 120 s');
-    }
-    const { pid, diff, total } = seen;
-    const frozen = freeze(w);
-    const offset = readOffset(pid, diff);
-    assert.ok(offset !== undefined && offset < total, `frozen mid-diff (offset ${offset} of ${total})`);
+    const caught = await catcher.caught;
+    const frozen = frozenBy(caught);
+    assert.ok(alive(caught.pid), 'frozen with rbd import-diff part-way through its diff');
     const wf = imageWorkflowId('ceph', img);
     const pending = await waitForPending(wf, 'applyDiff', 20_000, (a) => a.attempt === 1);
     const details = pending.activity.details as { step?: string } | undefined;
     if (details) assert.equal(details.step, 'import-diff', 'the heartbeat says import-diff');
     await crash(w, frozen);
     const killedAt = Date.now();
-    s.note(`killed during applyDiff attempt 1 at offset ${offset} of ${total} in ${diff.split('/').at(-1)}`);
+    s.note(`killed during applyDiff attempt 1 at offset ${caught.offset} of ${caught.total} in ${caught.argv.at(-2)!.split('/').at(-1)}`);
     w = await s.worker();
     const r = await recovered(restore, wf, pending.runId, pending.activity, killedAt);
     s.note('restore finished');
@@ -451,22 +442,21 @@ async function serverRestart(t: TestContext): Promise<void> {
     const t0 = at(SUN, '07:00');
     const snap = snapOf(t0);
     const partial = partialOf(s.cfg, img, snap, fullFileName(snap));
-    // Without waiting: the CLI's connection would not survive the restart; the workflow must.
+    // --no-wait: the CLI's connection would not survive the restart; the workflow must. rbd is held
+    // while the server goes down, so the export is surely mid-stream then; it finishes while the
+    // server is away, and its completion must still reach the workflow.
+    const catcher = s.catch(w, { words: ['export'], last: partial, when: 'output', stop: 'child', timeoutMs: 90_000 });
     const started = await s.startWith(['--no-wait'], t0, img).result;
     assert.equal(started.code, 0, started.stderr);
     const { workflowId } = JSON.parse(started.stdout) as { workflowId: string };
     assert.equal(workflowId, runWorkflowId('ceph', nameOf(t0)));
-    const rbdExport = await waitForChild(w, 'rbd export', (a) => a.includes('export') && a.at(-1) === partial, 90_000);
-    await waitFor('the export to be in progress', () => (sizeOf(partial) ?? 0) > 0, 90_000, 5);
-    // rbd is held while the server goes down, so the export is surely mid-stream then; it finishes
-    // while the server is away, and its completion must still reach the workflow.
-    const held = freezeOnly([rbdExport]);
+    await catcher.caught;
     const final = join(s.cfg.destination, 'ceph', 'rbd', 'fault-server', snap, fullFileName(snap));
     try {
       try {
         await stopServer();
       } finally {
-        thaw(held);
+        catcher.release();
       }
       s.note(`server stopped with ${sizeOf(partial) ?? 'no'} bytes in the partial file`);
       await waitFor('the export to finish while the server is down', () => existsSync(final), 90_000, 20);
@@ -508,17 +498,16 @@ async function osdRestart(t: TestContext): Promise<void> {
     const t0 = at(SUN, '08:00');
     const snap = snapOf(t0);
     const partial = partialOf(s.cfg, img, snap, fullFileName(snap));
-    const run = s.start(t0, img);
-    const rbdExport = await waitForChild(w, 'rbd export', (a) => a.includes('export') && a.at(-1) === partial, 90_000);
-    await waitFor('the export to be in progress', () => (sizeOf(partial) ?? 0) > 0, 90_000, 5);
     // rbd is held while the OSD stops, so the export is surely mid-stream when the OSD goes away.
-    const held = freezeOnly([rbdExport]);
+    const catcher = s.catch(w, { words: ['export'], last: partial, when: 'output', stop: 'child', timeoutMs: 90_000 });
+    const run = s.start(t0, img);
+    await catcher.caught;
     const stoppedAt = Date.now();
     try {
       try {
         await stopOsd();
       } finally {
-        thaw(held);
+        catcher.release();
       }
       s.note(`OSD stopped with ${sizeOf(partial) ?? 'no'} bytes in the partial file`);
     } finally {
@@ -558,14 +547,12 @@ async function destinationFull(t: TestContext): Promise<void> {
     await randomWrites('rbd/fault-enospc', 16384);
 
     const partial = partialOf(s.cfg, img, snapOf(t0), diffFileName(snapOf(t1), snapOf(t0)));
-    const run = s.start(t1, img);
-    await waitFor('the partial diff export to grow', () => (sizeOf(partial) ?? 0) > 0, 90_000, 5);
     // Frozen while the disk is filled, so the export is surely still writing when space runs out;
     // a little room stays for the catalog and the report.
-    const frozen = freeze(w);
-    let size: number | undefined;
+    const catcher = s.catch(w, { words: ['export-diff'], last: partial, when: 'output', stop: 'tree', timeoutMs: 90_000 });
+    const run = s.start(t1, img);
+    const size = (await catcher.caught).size;
     try {
-      size = sizeOf(partial);
       const st = statfsSync(s.cfg.destination);
       let left = Number(st.bavail) * Number(st.bsize) - 256 * 1024;
       const fd = openSync(filler, 'w');
@@ -573,7 +560,7 @@ async function destinationFull(t: TestContext): Promise<void> {
       while (left > 0) left -= writeSync(fd, chunk, 0, Math.min(chunk.length, left));
       closeSync(fd);
     } finally {
-      thaw(frozen);
+      catcher.release();
     }
     s.note(`destination filled with ${size} bytes in the partial diff`);
     const failed = parseRun(await within('the run on a full disk', run.result, 120_000));
