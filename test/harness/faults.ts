@@ -7,7 +7,7 @@
  * so a failing case cannot leave a paused OSD or a stopped server to the cases after it.
  */
 import { execa, type ResultPromise } from 'execa';
-import { readdirSync, readFileSync, readlinkSync, existsSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
@@ -490,24 +490,4 @@ export function sizeOf(file: string): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Read offset of `pid`'s open descriptor on `file` (from /proc/PID/fdinfo), or undefined. */
-export function readOffset(pid: number, file: string): number | undefined {
-  let fds: string[];
-  try {
-    fds = readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    return undefined;
-  }
-  for (const fd of fds) {
-    try {
-      if (readlinkSync(`/proc/${pid}/fd/${fd}`) !== file) continue;
-      const m = /^pos:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
-      if (m) return Number(m[1]);
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return undefined;
 }
