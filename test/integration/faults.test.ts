@@ -650,7 +650,8 @@ after(async () => {
 
 const SHORT_STEP_TODO =
   'product defect: createSnapshot and pruneCircles run with startToCloseTimeout 10m and no heartbeatTimeout ' +
-  '(workflows/image-backup.ts, `main` proxy), so a SIGKILLed worker is noticed and the step retried only after 10 minutes';
+  '(workflows/image-backup.ts, `main` proxy), so a SIGKILLed worker is noticed and the step retried only after 10 minutes ' +
+  '(waited out, the retry and every invariant hold)';
 
 // Each case has its own worker, task queue, images and destination, so these run side by side: most
 // of their time is the server waiting out a dead worker's heartbeat timeout. (1 and 4 pause the
