@@ -648,11 +648,6 @@ after(async () => {
   await restoreServices();
 });
 
-const SHORT_STEP_TODO =
-  'product defect: createSnapshot and pruneCircles run with startToCloseTimeout 10m and no heartbeatTimeout ' +
-  '(workflows/image-backup.ts, `main` proxy), so a SIGKILLed worker is noticed and the step retried only after 10 minutes ' +
-  '(waited out, the retry and every invariant hold)';
-
 // Each case has its own worker, task queue, images and destination, so these run side by side: most
 // of their time is the server waiting out a dead worker's heartbeat timeout. (1 and 4 pause the
 // shared OSD, but only for the instant between catching rbd and the kill.) The longest goes first.
@@ -663,8 +658,8 @@ describe('a worker killed in the middle of each step; a full disk; overlapping r
   test('2. worker SIGKILLed in the middle of a full export', { timeout: CASE_TIMEOUT }, killDuringFullExport);
   test('10. two overlapping runs at once, two workers on one task queue', { timeout: CASE_TIMEOUT }, overlappingRuns);
   test('9. the destination fills up in the middle of a diff export', { timeout: CASE_TIMEOUT }, destinationFull);
-  test('1. worker SIGKILLed while the snapshot is being taken', { timeout: CASE_TIMEOUT, todo: SHORT_STEP_TODO }, killDuringSnapshot);
-  test('5. worker SIGKILLed while an old circle is being pruned', { timeout: CASE_TIMEOUT, todo: SHORT_STEP_TODO }, killDuringCirclePruning);
+  test('1. worker SIGKILLed while the snapshot is being taken', { timeout: CASE_TIMEOUT }, killDuringSnapshot);
+  test('5. worker SIGKILLed while an old circle is being pruned', { timeout: CASE_TIMEOUT }, killDuringCirclePruning);
 });
 
 // The server and the OSD are shared by everything: these run alone.
