@@ -22,8 +22,9 @@ export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..',
 export const temporalCli = join(repo, '.tools', 'bin', 'temporal');
 
 /**
- * Warnings the tests provoke on purpose and assert on: failed workflows and activities, and the
- * snapshot-deletion worker that polls for activities only. Every other warning still prints.
+ * Warnings the tests provoke on purpose and assert on (failed workflows and activities), and the
+ * export and snapshot-deletion workers noting that they poll for activities only. Every other
+ * warning still prints.
  */
 const EXPECTED_WARNINGS = new Set(['Workflow failed', 'Activity failed', 'No workflows registered, not polling for workflow tasks']);
 
@@ -97,13 +98,13 @@ export async function withWorkers<T>(env: TestWorkflowEnvironment, config: Confi
 type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
 
 /** A history paged small: one page of a run with hundreds of children can pass gRPC's 4 MiB limit. */
-export async function historyOf(client: Client, workflowId: string, runId?: string): Promise<HistoryEvent[]> {
+export async function historyOf(client: Client, workflowId: string): Promise<HistoryEvent[]> {
   const events: HistoryEvent[] = [];
   let nextPageToken: Uint8Array | undefined;
   do {
     const page = await client.workflowService.getWorkflowExecutionHistory({
       namespace: 'default',
-      execution: { workflowId, ...(runId ? { runId } : {}) },
+      execution: { workflowId },
       maximumPageSize: 200,
       ...(nextPageToken ? { nextPageToken } : {}),
     });
@@ -125,10 +126,10 @@ export function scheduledActivities(events: HistoryEvent[]): { type: string; tas
 
 /** The name of each event's type, e.g. ACTIVITY_TASK_CANCEL_REQUESTED, for order assertions. */
 export function eventTypes(events: HistoryEvent[]): string[] {
-  return events.map((e) => temporalEventTypeName(e.eventType));
+  return events.map((e) => eventTypeName(e.eventType));
 }
 
-function temporalEventTypeName(t: HistoryEvent['eventType']): string {
+function eventTypeName(t: HistoryEvent['eventType']): string {
   const name = typeof t === 'number' ? proto.temporal.api.enums.v1.EventType[t] : String(t);
   return (name ?? String(t)).replace(/^EVENT_TYPE_/, '');
 }
