@@ -1,0 +1,303 @@
+/**
+ * The workflows' decision paths on fake activities and a dev server of their own (no Ceph): each
+ * test checks the outcome a caller sees and, where the path is about what the workflow did rather
+ * than what it reported, the history the server recorded.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Context } from '@temporalio/activity';
+import { ActivityFailure, ApplicationFailure, CancelledFailure, WorkflowFailedError } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { imageWorkflowId, INPUT_ERROR, type BackupReport, type FailureDetail } from '../../src/contract/backup.js';
+import type { ImageRef } from '../../src/names/names.js';
+import type * as workflows from '../../workflows/index.js';
+import { fakeActivities, gate } from '../harness/fake-activities.js';
+import { eventTypes, fakeConfig, historyOf, localEnv, scheduledActivities, waitFor, withWorkers, workflowBundle } from '../harness/workflow-env.js';
+
+const AS_OF = '2026-11-29T01:00:00Z';
+const SNAPSHOT = 'rbdbackup-20261129T010000Z';
+const image = (name: string): ImageRef => ({ pool: 'rbd', image: name });
+const byImage = (r: BackupReport, name: string) => r.images.find((i) => i.image === name);
+
+/** The failure a fake rbd step throws: what toFailure makes of an RbdError, details and all. */
+function rbdFailure(detail: FailureDetail): ApplicationFailure {
+  return ApplicationFailure.create({ type: 'RbdError', nonRetryable: true, message: detail.message, details: [detail] });
+}
+
+async function failureOf(p: Promise<unknown>): Promise<WorkflowFailedError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof WorkflowFailedError, `expected a failed workflow, got ${String(e)}`);
+    return e;
+  }
+  assert.fail('the workflow succeeded');
+}
+
+describe('workflow decisions (fake activities, own dev server)', () => {
+  let env: TestWorkflowEnvironment;
+  before(async () => {
+    [env] = await Promise.all([localEnv(), workflowBundle()]);
+  });
+  after(async () => {
+    await env?.teardown();
+  });
+
+  test('an image whose mutex is held is reported busy and left alone; the others are backed up', { timeout: 60_000 }, async () => {
+    const cluster = 'wf-busy';
+    const config = fakeConfig('wf-busy');
+    const fakes = fakeActivities(config);
+    const heldId = imageWorkflowId(cluster, image('held'));
+    // Nobody polls this queue, so the holder stays running and its workflow ID stays taken.
+    const holder = await env.client.workflow.start('imageBackup', { taskQueue: 'wf-busy-nobody-polls', workflowId: heldId, args: [] });
+    try {
+      await withWorkers(env, config, fakes.activities, async () => {
+        const run = await env.client.workflow.start<typeof workflows.backupRun>('backupRun', {
+          taskQueue: 'wf-busy',
+          workflowId: 'wf-busy-run',
+          args: [{ cluster, images: [image('held'), image('free')], asOf: AS_OF, backupName: 'busy' }],
+        });
+        const report = await run.result();
+        assert.equal(report.status, 'partial');
+        assert.equal(byImage(report, 'held')?.status, 'busy');
+        assert.match(byImage(report, 'held')?.reason ?? '', /another run holds rbd-backup-image\/wf-busy\/rbd\/held/);
+        assert.equal(byImage(report, 'free')?.status, 'ok');
+        assert.deepEqual(fakes.inputs('createSnapshot').map((p) => (p as ImageRef).image), ['free'], 'no snapshot of the busy image');
+
+        const failedStarts = (await historyOf(env.client, run.workflowId)).flatMap((e) => (e.startChildWorkflowExecutionFailedEventAttributes ? [e.startChildWorkflowExecutionFailedEventAttributes] : []));
+        assert.deepEqual(
+          failedStarts.map((a) => [a.workflowId, a.cause]),
+          [[heldId, proto.temporal.api.enums.v1.StartChildWorkflowExecutionFailedCause.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS]],
+        );
+      });
+      const d = await holder.describe();
+      assert.equal(d.status.name, 'RUNNING', 'the holder was neither waited for nor disturbed');
+      assert.equal(d.runId, holder.firstExecutionRunId);
+    } finally {
+      await holder.terminate('test over');
+    }
+  });
+
+  test('a failed export still runs snapshot retention (with the failed snapshot) and circle pruning', { timeout: 60_000 }, async () => {
+    const cluster = 'wf-export';
+    const config = fakeConfig('wf-export');
+    const detail: FailureDetail = { message: 'rbd export failed: (5) Input/output error', command: 'rbd export rbd/bad@x -', exitCode: 5, stderr: 'rbd: export error: (5) Input/output error' };
+    const fakes = fakeActivities(config, (d) => ({
+      exportPoint: async (p) => {
+        if (p.image === 'bad') throw rbdFailure(detail);
+        return d.exportPoint(p);
+      },
+    }));
+    await withWorkers(env, config, fakes.activities, async () => {
+      const report = await env.client.workflow.execute<typeof workflows.backupRun>('backupRun', {
+        taskQueue: 'wf-export',
+        workflowId: 'wf-export-run',
+        args: [{ cluster, images: [image('bad'), image('good')], asOf: AS_OF, backupName: 'export' }],
+      });
+      assert.equal(report.status, 'partial');
+      const bad = byImage(report, 'bad');
+      assert.equal(bad?.status, 'failed');
+      assert.deepEqual(bad?.error, { ...detail, message: `export: ${detail.message}` }, "the activity's own message, command and stderr");
+      assert.deepEqual(bad?.deletedSnapshots, [SNAPSHOT]);
+      assert.deepEqual(bad?.cleanupErrors, []);
+      assert.equal(byImage(report, 'good')?.status, 'ok');
+
+      const prunes = fakes.inputs('pruneSnapshots') as { image: string; failed?: string }[];
+      assert.equal(prunes.find((p) => p.image === 'bad')?.failed, SNAPSHOT, 'the failed snapshot is named, so it never becomes a base');
+      assert.equal(prunes.find((p) => p.image === 'good')?.failed, undefined);
+
+      const events = await historyOf(env.client, imageWorkflowId(cluster, image('bad')));
+      assert.deepEqual(
+        scheduledActivities(events).map((a) => [a.type, a.taskQueue]),
+        [
+          ['createSnapshot', 'wf-export'],
+          ['exportPoint', 'wf-export-export'],
+          ['pruneSnapshots', 'wf-export-snapdelete'],
+          ['pruneCircles', 'wf-export'],
+        ],
+      );
+      assert.equal(eventTypes(events).filter((t) => t === 'ACTIVITY_TASK_FAILED').length, 1, 'a non-retryable failure is tried once');
+      assert.equal((scheduledActivities(events)[2]?.input as { failed?: string }).failed, SNAPSHOT);
+    });
+  });
+
+  test('a cancelled run cancels the export and the image child still removes its own snapshot', { timeout: 60_000 }, async () => {
+    const cluster = 'wf-cancel';
+    const config = fakeConfig('wf-cancel');
+    const exporting = gate();
+    const cancelRecorded = gate();
+    let exportSawCancel = false;
+    const fakes = fakeActivities(config, {
+      exportPoint: async () => {
+        const ctx = Context.current();
+        exporting.open();
+        // Heartbeats after the first are throttled to 80 % of the 30 s heartbeat timeout, and a
+        // cancellation only reaches an activity in a heartbeat's reply: the first beat waits until
+        // the server has the cancel request, so its reply carries it at once.
+        await cancelRecorded.promise;
+        const beat = setInterval(() => ctx.heartbeat(), 200);
+        ctx.heartbeat();
+        try {
+          await ctx.cancelled;
+        } catch (e) {
+          exportSawCancel = true;
+          throw e;
+        } finally {
+          clearInterval(beat);
+        }
+        throw new Error('the export was never cancelled');
+      },
+    });
+    await withWorkers(env, config, fakes.activities, async () => {
+      const run = await env.client.workflow.start<typeof workflows.backupRun>('backupRun', {
+        taskQueue: 'wf-cancel',
+        workflowId: 'wf-cancel-run',
+        args: [{ cluster, images: [image('a')], asOf: AS_OF, backupName: 'cancel' }],
+      });
+      const childId = imageWorkflowId(cluster, image('a'));
+      await exporting.promise;
+      await run.cancel();
+      await waitFor('the export cancel request in the image history', async () =>
+        (await historyOf(env.client, childId)).some((e) => e.activityTaskCancelRequestedEventAttributes) ? true : undefined,
+      );
+      cancelRecorded.open();
+
+      const failure = await failureOf(run.result());
+      assert.ok(failure.cause instanceof CancelledFailure, `run ended by ${String(failure.cause)}`);
+      assert.equal((await run.describe()).status.name, 'CANCELLED');
+      assert.ok(exportSawCancel, 'the export activity was cancelled');
+      assert.deepEqual(fakes.inputs('pruneSnapshots'), [{ cluster, destination: 'default', pool: 'rbd', image: 'a', run: 'cancel', retain: 1, failed: SNAPSHOT }]);
+      assert.equal(fakes.inputs('pruneCircles').length, 0);
+      assert.equal(fakes.inputs('writeReport').length, 0);
+
+      const child = env.client.workflow.getHandle(childId);
+      assert.equal((await child.describe()).status.name, 'CANCELLED');
+      const events = await historyOf(env.client, childId);
+      const types = eventTypes(events);
+      // The deletion is scheduled only once the export has acknowledged its cancellation (rbd has
+      // stopped reading the snapshot), and it completes although the child is being cancelled.
+      const exportCanceled = types.indexOf('ACTIVITY_TASK_CANCELED');
+      const pruneScheduled = events.findIndex((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'pruneSnapshots');
+      assert.ok(exportCanceled > types.indexOf('ACTIVITY_TASK_CANCEL_REQUESTED') && exportCanceled > 0, types.join(' '));
+      assert.ok(pruneScheduled > exportCanceled, types.join(' '));
+      assert.ok(types.lastIndexOf('ACTIVITY_TASK_COMPLETED') > pruneScheduled, 'the deletion completed');
+      assert.equal(types.at(-1), 'WORKFLOW_EXECUTION_CANCELED');
+    });
+  });
+
+  test('501 images are split into two imageBatch children; 500 are started by the run itself', { timeout: 60_000 }, async () => {
+    const config = fakeConfig('wf-split');
+    // The decision is the run's fan-out, read from its history; 1,001 image backups run to the end
+    // would take most of a minute on a small machine. So each image stops at its first step until
+    // the worker shuts down; what is left stays on this test's queue, which nothing polls after it.
+    const fakes = fakeActivities(config, {
+      createSnapshot: async () => {
+        await Context.current().cancelled;
+      },
+    });
+    const images = (n: number) => Array.from({ length: n }, (_, i) => image(`img-${String(i).padStart(3, '0')}`));
+    const children = async (workflowId: string) =>
+      waitFor(`children started by ${workflowId}`, async () => {
+        const started = (await historyOf(env.client, workflowId)).flatMap((e) => {
+          const a = e.startChildWorkflowExecutionInitiatedEventAttributes;
+          return a ? [{ type: a.workflowType?.name, id: a.workflowId }] : [];
+        });
+        // A fan-out is one workflow task's commands: its children appear in the history together.
+        return started.length ? started : undefined;
+      });
+    await withWorkers(env, config, fakes.activities, async () => {
+      for (const [id, n] of [['wf-split-501', 501], ['wf-split-500', 500]] as const) {
+        await env.client.workflow.start<typeof workflows.backupRun>('backupRun', {
+          taskQueue: 'wf-split',
+          workflowId: id,
+          args: [{ cluster: id, images: images(n), asOf: AS_OF, backupName: 'split' }],
+        });
+      }
+      assert.deepEqual(await children('wf-split-501'), [
+        { type: 'imageBatch', id: 'wf-split-501/batch-0' },
+        { type: 'imageBatch', id: 'wf-split-501/batch-1' },
+      ]);
+      const batch0 = await children('wf-split-501/batch-0');
+      const batch1 = await children('wf-split-501/batch-1');
+      assert.equal(batch0.length, 500);
+      assert.deepEqual(batch1.map((c) => c.type), ['imageBackup'], 'the second batch holds the one image past 500');
+      const ids = new Set([...batch0, ...batch1].map((c) => c.id));
+      assert.equal(ids.size, 501, 'every image in exactly one batch');
+      assert.ok(images(501).every((i) => ids.has(imageWorkflowId('wf-split-501', i))));
+
+      const whole = await children('wf-split-500');
+      assert.equal(whole.length, 500);
+      assert.ok(whole.every((c) => c.type === 'imageBackup'), 'no batch child for 500 images');
+    });
+  });
+
+  test('a restore whose diff fails removes what it made and fails', { timeout: 60_000 }, async () => {
+    const config = fakeConfig('wf-restore');
+    const detail: FailureDetail = { message: 'rbd import-diff failed: (22) Invalid argument', command: 'rbd import-diff - rbd/x', exitCode: 22, stderr: 'rbd: import-diff failed' };
+    const fakes = fakeActivities(config, {
+      applyDiff: async () => {
+        throw rbdFailure(detail);
+      },
+    });
+    const target = image('restored');
+    await withWorkers(env, config, fakes.activities, async () => {
+      const run = await env.client.workflow.start<typeof workflows.restoreImage>('restoreImage', {
+        taskQueue: 'wf-restore',
+        workflowId: 'wf-restore-run',
+        args: [{ cluster: 'wf-restore', source: image('src'), at: '2026-11-23T01:00:00Z', target, force: false, keepSnapshots: false }],
+      });
+      const failure = await failureOf(run.result());
+      assert.ok(failure.cause instanceof ActivityFailure, String(failure.cause));
+      assert.ok(failure.cause.cause instanceof ApplicationFailure);
+      assert.equal(failure.cause.cause.message, detail.message);
+      assert.deepEqual(fakes.inputs('discardRestore'), [{ target }]);
+      assert.equal(fakes.inputs('finishRestore').length, 0);
+
+      const events = await historyOf(env.client, run.workflowId);
+      assert.deepEqual(scheduledActivities(events).map((a) => a.type), ['planRestore', 'importFull', 'applyDiff', 'discardRestore']);
+      assert.equal(eventTypes(events).at(-1), 'WORKFLOW_EXECUTION_FAILED');
+    });
+  });
+
+  // One input the contract refuses per workflow type; a new workflow fails the coverage check below.
+  const refused: Record<keyof typeof workflows, unknown> = {
+    backupRun: { cluster: 'ceph', policy: {} },
+    imageBatch: [{ pool: 'rbd', image: 'a' }],
+    imageBackup: { pool: 'rbd', image: 'a' },
+    restoreImage: { cluster: 'ceph', source: image('a'), at: 'latest', force: false, keepSnapshots: false, keyring: 'k' },
+    deleteBackup: { cluster: 'ceph', image: image('a') },
+    verifyRun: { cluster: 'ceph' },
+    verifyBatch: { cluster: 'ceph', images: [image('a')], explicit: true, deep: false, destination: '../elsewhere' },
+    verifyImage: { cluster: 'a b', image: image('a'), explicit: true, deep: false },
+    rebuildCatalog: { cluster: 'ceph', image: image('a') },
+    rebuildCatalogs: { cluster: 'ceph', destination: '../elsewhere' },
+  };
+
+  test('every workflow type has an invalid-input case', async () => {
+    const types = Object.keys(await import('../../workflows/index.js')).sort();
+    assert.deepEqual(Object.keys(refused).sort(), types);
+  });
+
+  test('invalid input fails the workflow with a non-retryable InputError, not a failing workflow task', { timeout: 60_000 }, async () => {
+    const config = fakeConfig('wf-input');
+    const fakes = fakeActivities(config);
+    await withWorkers(env, config, fakes.activities, async () => {
+      await Promise.all(
+        Object.entries(refused).map(async ([type, input]) => {
+          const run = await env.client.workflow.start(type, { taskQueue: 'wf-input', workflowId: `wf-input-${type}`, args: [input] });
+          const failure = await failureOf(run.result());
+          assert.ok(failure.cause instanceof ApplicationFailure, `${type}: ${String(failure.cause)}`);
+          assert.equal(failure.cause.type, INPUT_ERROR, type);
+          assert.equal(failure.cause.nonRetryable, true, type);
+          assert.match(failure.cause.message, new RegExp(`^${type} input `));
+          const types = eventTypes(await historyOf(env.client, run.workflowId));
+          assert.equal(types.filter((t) => t === 'WORKFLOW_TASK_FAILED').length, 0, `${type}: ${types.join(' ')}`);
+          assert.deepEqual(types.filter((t) => t === 'ACTIVITY_TASK_SCHEDULED' || t === 'START_CHILD_WORKFLOW_EXECUTION_INITIATED'), [], type);
+          assert.equal(types.at(-1), 'WORKFLOW_EXECUTION_FAILED', type);
+        }),
+      );
+      assert.deepEqual(fakes.calls, [], 'no activity ran');
+    });
+  });
+});
