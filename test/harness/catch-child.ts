@@ -5,7 +5,7 @@
  *
  *   node catch-child.js '{"root":PID,"words":["snap","create"],"last":"rbd/x@s","when":"exec","stop":"osd","osd":PID,"timeoutMs":60000}'
  *
- * when: exec    as soon as a child of ROOT has exec'd with argv holding every word (and ending in `last`)
+ * when: exec    as soon as a child of ROOT has exec'd with argv holding every word (and its last argument starting with `last`)
  *       output  … and the file named by its last argument has grown past 0 bytes (an export under way)
  *       input   … and it has read part, not all, of the file named by its second-to-last argument
  * stop: osd     SIGSTOP the OSD      tree   SIGSTOP ROOT, then everything below it      child   SIGSTOP the child
@@ -122,7 +122,7 @@ for (;;) {
     const argv = argvOf(pid);
     // Forked but not yet exec'd: it still shows the worker's own command line.
     if (argv.join('\0') === rootArgv || argv.length === 0) continue;
-    const match = spec.words.every((w) => argv.includes(w)) && (spec.last === undefined || argv.at(-1) === spec.last);
+    const match = spec.words.every((w) => argv.includes(w)) && (spec.last === undefined || (argv.at(-1) ?? '').startsWith(spec.last));
     if (match) candidates.set(pid, argv);
     else settled.add(pid);
   }

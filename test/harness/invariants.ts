@@ -86,8 +86,17 @@ export async function assertInvariants(cfg: TestConfig, images: TrackedImage[], 
       assert.equal((await sha256File(file)).sha256, p.sha256, `${key}: ${p.file} has its recorded sha256`);
     }
 
+    // Each circle describes itself: its manifest lists exactly the catalog's points.
+    for (const c of cat.circles) {
+      const manifest = join(imageDir, c.name, 'manifest.json');
+      assert.ok(existsSync(manifest), `${key}: circle ${c.name} has its manifest`);
+      const m = JSON.parse(readFileSync(manifest, 'utf8')) as { points: { snapshot: string; file: string; sha256: string }[] };
+      const same = (ps: { snapshot: string; file: string; sha256: string }[]) => ps.map((p) => [p.snapshot, p.file, p.sha256]);
+      assert.deepEqual(same(m.points), same(c.points), `${key}: the manifest of ${c.name} matches the catalog`);
+    }
+
     // Nothing unclaimed: a crash between a prune's catalog write and its file removal is swept.
-    const claimed = new Map(cat.circles.map((c) => [c.name, new Set(c.points.map((p) => p.file.split('/')[1]!))]));
+    const claimed = new Map(cat.circles.map((c) => [c.name, new Set(['manifest.json', ...c.points.map((p) => p.file.split('/')[1]!)])]));
     const unclaimed: string[] = [];
     for (const e of readdirSync(imageDir)) {
       if (e === 'catalog.json') continue;

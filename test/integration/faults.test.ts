@@ -410,7 +410,8 @@ async function killDuringImportDiff(t: TestContext): Promise<void> {
       await s.runOk(d, img);
     }
     const target = 'rbd/fault-importdiff-restored';
-    // Once rbd has read part of a diff, the target is half-way between two snapshots.
+    // Once rbd has read part of a diff, the image is half-way between two snapshots. A restore
+    // builds it under a staging name that starts with the target's, renamed at the end.
     const catcher = s.catch(w, { words: ['import-diff'], last: target, when: 'input', stop: 'tree', timeoutMs: 120_000 });
     const restore = s.restore(img, snapOf(days[2]!), target);
     const caught = await catcher.caught;
