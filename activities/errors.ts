@@ -27,7 +27,11 @@ export function toFailure(e: unknown): unknown {
   if (e instanceof RbdError) {
     const d: FailureDetail = { message: e.message, command: e.command, stderr: e.stderr };
     if (e.exitCode !== undefined) d.exitCode = e.exitCode;
-    const hopeless = Object.entries(HOPELESS).find(([, v]) => v.errno === e.errno);
+    // Only an export writes a file of ours: there these errnos are about the backup disk. From a
+    // command that changes an image, EROFS means its exclusive lock is still held (a client that
+    // died holding it is fenced after a while), so those are retried like any cluster hiccup.
+    const writesFile = /^rbd export(-diff)? /.test(e.command);
+    const hopeless = writesFile ? Object.entries(HOPELESS).find(([, v]) => v.errno === e.errno) : undefined;
     if (hopeless) {
       d.message = `${e.message} (${hopeless[0]}: ${hopeless[1].hint})`;
       return ApplicationFailure.create({ message: d.message, type: hopeless[0], nonRetryable: true, details: [d] });

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -158,3 +158,48 @@ describe('the keyring never travels unless the worker\'s own config asks', () =>
 });
 
 
+
+describe('a schedule created once follows later edits of the worker\'s list file', () => {
+  test('the second scheduled run backs up the image added to the list after the schedule was made', { timeout: 300_000 }, async () => {
+    const cfg = writeConfig('sched', { full_weekdays: [1, 2, 3, 4, 5, 6, 7], incremental_weekdays: [] });
+    const list = join(cfg.dir, 'list.yaml');
+    writeFileSync(list, 'ceph:\n  - rbd:\n      - name: sched-a\n');
+    writeFileSync(cfg.file, readFileSync(cfg.file, 'utf8').replace('backup:\n', `backup:\n  list_file: ${list}\n`));
+    await Promise.all([createImage('rbd', 'sched-a', 8, 1), createImage('rbd', 'sched-b', 8, 1)]);
+    const worker = await startWorker(cfg.file);
+    const connection = await Connection.connect({ address: temporal.address });
+    const client = new Client({ connection });
+    const scheduleId = `rbd-backup-test-${Date.now()}`;
+    // The input names only the cluster, as the README's recipe does: images and policy are the worker's.
+    const schedule = await client.schedule.create({
+      scheduleId,
+      spec: { intervals: [{ every: '365d' }] },
+      action: { type: 'startWorkflow', workflowType: 'backupRun', taskQueue: cfg.taskQueue, workflowId: `rbd-backup-scheduled-${scheduleId}`, args: [{ cluster: 'ceph' }] },
+      state: { paused: true },
+    });
+    const runOnce = async (seen: number): Promise<BackupReport> => {
+      await schedule.trigger();
+      let id: string | undefined;
+      for (let i = 0; i < 300 && !id; i++) {
+        const actions = (await schedule.describe()).info.recentActions;
+        if (actions.length > seen) id = actions.at(-1)!.action.workflow.workflowId;
+        else await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.ok(id, 'the schedule started a run');
+      return (await client.workflow.getHandle(id).result()) as BackupReport;
+    };
+    try {
+      const first = await runOnce(0);
+      assert.deepEqual(first.images.map((i) => `${i.pool}/${i.image}:${i.status}`), ['rbd/sched-a:ok']);
+      writeFileSync(list, 'ceph:\n  - rbd:\n      - name: sched-a\n      - name: sched-b\n');
+      // Scheduled runs are named by their nominal second: the next one must fall in another second.
+      await new Promise((r) => setTimeout(r, 1100));
+      const second = await runOnce(1);
+      assert.deepEqual(second.images.map((i) => `${i.pool}/${i.image}:${i.status}`).sort(), ['rbd/sched-a:ok', 'rbd/sched-b:ok']);
+    } finally {
+      await schedule.delete();
+      await connection.close();
+      await worker.stop();
+    }
+  });
+});
