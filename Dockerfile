@@ -33,7 +33,7 @@ WORKDIR /app
 COPY package.json ./
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-RUN chmod 0755 dist/src/cli/main.js && ln -s /app/dist/src/cli/main.js /usr/local/bin/rbd-backup
+RUN chmod 0755 dist/cli/main.js && ln -s /app/dist/cli/main.js /usr/local/bin/rbd-backup
 
 # No ceph.conf, keyring or config is baked in: /etc/ceph and /etc/rbd-backup are bind-mounted
 # read-only at run time, the backup destination read-write (docker-compose.yml).
@@ -43,5 +43,5 @@ RUN chmod 0755 dist/src/cli/main.js && ln -s /app/dist/src/cli/main.js /usr/loca
 # permissions. docker-compose.yml takes away the root powers that are not needed instead
 # (cap_drop: ALL, no-new-privileges): root then reads and writes only files it owns or that
 # their mode bits allow.
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/src/cli/main.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/cli/main.js"]
 CMD ["worker", "--config", "/etc/rbd-backup/config.yaml"]

@@ -1,6 +1,17 @@
-/** Container entry point: `node dist/worker/main.js CONFIG` (or RBD_BACKUP_CONFIG) runs the worker. */
-import { workerCommand } from '../src/cli/worker.js';
-import { exitOnError } from '../src/cli/common.js';
+/**
+ * Container entry point: `node dist/worker/main.js CONFIG` (or RBD_BACKUP_CONFIG) runs the worker.
+ * Errors end the process with one line and the CLI's exit codes: 2 for a bad config, else 1.
+ */
+import { loadConfig } from '../src/config/config.js';
+import { runWorker } from './run.js';
 
+const BAD_CONFIG = new Set(['InputError', 'NameError', 'UnreachableError']);
 const config = process.argv[2] ?? process.env.RBD_BACKUP_CONFIG ?? '/etc/rbd-backup/config.yaml';
-workerCommand({ config }).then((code) => process.exit(code), exitOnError);
+Promise.resolve().then(() => runWorker(loadConfig(config))).then(
+  () => process.exit(0),
+  (e: unknown) => {
+    const err = e instanceof Error ? e : new Error(String(e));
+    process.stderr.write(`rbd-backup worker: ${err.message.trim().replace(/\s*\n\s*/g, ' ')}\n`);
+    process.exit(BAD_CONFIG.has(err.name) ? 2 : 1);
+  },
+);

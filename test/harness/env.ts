@@ -10,7 +10,7 @@ import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { stringify } from 'yaml';
 
 export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const cliPath = join(repo, 'dist', 'src', 'cli', 'main.js');
+export const cliPath = join(repo, 'dist', 'cli', 'main.js');
 
 function need(name: string): string {
   const v = process.env[name];

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
-import { Catalog, type ImageCatalog } from '../catalog/catalog.js';
-import { InputError } from '../config/config.js';
-import { parseImageSpec, imageKey, type ImageRef } from '../names/names.js';
+import { Catalog, type ImageCatalog } from '../src/catalog/catalog.js';
+import { InputError } from '../src/config/config.js';
+import { parseImageSpec, imageKey, type ImageRef } from '../src/names/names.js';
 import { EXIT_FAILED, EXIT_OK, configFrom, errorLine, humanBytes, printJson } from './common.js';
 
 type Listed = ImageCatalog | (ImageRef & { error: string });

@@ -1,13 +1,17 @@
+/**
+ * Starting a worker process: the checks that make a bad config fail within seconds (cluster files,
+ * the cluster itself, the namespace), then the worker set until SIGINT/SIGTERM. Used by the CLI's
+ * `worker` command and by the container entry point (./main.ts).
+ */
 import { NativeConnection } from '@temporalio/worker';
-import { checkClusterFiles, InputError, type Config } from '../config/config.js';
-import { Rbd, RbdError } from '../rbd/rbd.js';
-import { connect, ensureSearchAttributes, UnreachableError } from '../client/connection.js';
-import { createLogger } from '../log/logger.js';
-import { createWorkerSet, installRuntimeLogger } from '../../worker/worker.js';
-import { EXIT_OK, configFrom } from './common.js';
+import { checkClusterFiles, InputError, type Config } from '../src/config/config.js';
+import { Rbd, RbdError } from '../src/rbd/rbd.js';
+import { connect, UnreachableError } from '../src/client/connection.js';
+import { ensureSearchAttributes } from '../src/client/admin.js';
+import { createLogger } from '../src/log/logger.js';
+import { createWorkerSet, installRuntimeLogger } from './worker.js';
 
-export async function workerCommand(o: { config?: string }): Promise<number> {
-  const cfg = configFrom(o);
+export async function runWorker(cfg: Config): Promise<void> {
   checkClusterFiles(cfg);
   await probeCluster(cfg);
   const logger = createLogger(cfg.log.level);
@@ -37,7 +41,6 @@ export async function workerCommand(o: { config?: string }): Promise<number> {
   await set.run();
   await connection.close();
   logger.info('worker stopped');
-  return EXIT_OK;
 }
 
 /**

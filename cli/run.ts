@@ -1,10 +1,12 @@
 import { Client } from '@temporalio/client';
-import { InputError } from '../config/config.js';
-import { imagesFromArgs } from '../config/image-list.js';
-import { checkWorkerPolls, connect, startBackupRun } from '../client/connection.js';
-import { checkName } from '../names/names.js';
-import { instantProblem } from '../contract/schema.js';
-import type { BackupReport } from '../contract/backup.js';
+import { InputError } from '../src/config/config.js';
+import { imagesFromArgs } from '../src/config/image-list.js';
+import { connect } from '../src/client/connection.js';
+import { checkWorkerPolls } from '../src/client/admin.js';
+import { startBackupRun } from '../src/client/backup-run.js';
+import { checkName } from '../src/names/names.js';
+import { instantProblem } from '../src/contract/schema.js';
+import type { BackupReport } from '../src/contract/backup.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_STILL_RUNNING, configFrom, destinationKey, errorLine, humanBytes, parseDuration, printJson, waitBounded } from './common.js';
 
 export interface RunOptions {

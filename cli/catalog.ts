@@ -1,10 +1,10 @@
 import { Client } from '@temporalio/client';
-import { connect } from '../client/connection.js';
-import { parseImageSpec, imageKey } from '../names/names.js';
-import { RBD_BACKUP_KIND } from '../contract/search-attributes.js';
-import type { RebuildSummary } from '../catalog/rebuild.js';
+import { connect } from '../src/client/connection.js';
+import { parseImageSpec, imageKey } from '../src/names/names.js';
+import { RBD_BACKUP_KIND } from '../src/contract/search-attributes.js';
+import type { RebuildSummary } from '../src/catalog/rebuild.js';
 import { EXIT_FAILED, EXIT_OK, configFrom, printJson } from './common.js';
-import { underImageMutex } from './restore.js';
+import { underImageMutex } from './image-mutex.js';
 
 interface RebuildOptions {
   config?: string;

@@ -6,7 +6,9 @@ import { runCommand } from './run.js';
 import { listCommand } from './list.js';
 import { workerCommand } from './worker.js';
 import { catalogRebuildCommand } from './catalog.js';
-import { deleteCommand, restoreCommand, verifyCommand } from './restore.js';
+import { restoreCommand } from './restore.js';
+import { verifyCommand } from './verify.js';
+import { deleteCommand } from './delete.js';
 
 const program = new Command('rbd-backup')
   .description('Durable backup and restore of Ceph RBD images, orchestrated by Temporal')

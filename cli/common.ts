@@ -1,9 +1,10 @@
 import { Client, WorkflowFailedError, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { InputError, loadConfig, type Config } from '../config/config.js';
-import { checkWorkerPolls, connect, UnreachableError } from '../client/connection.js';
-import { NameError } from '../names/names.js';
-import { INPUT_ERROR } from '../contract/backup.js';
+import { InputError, loadConfig, type Config } from '../src/config/config.js';
+import { connect, UnreachableError } from '../src/client/connection.js';
+import { checkWorkerPolls } from '../src/client/admin.js';
+import { NameError } from '../src/names/names.js';
+import { INPUT_ERROR } from '../src/contract/backup.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;

@@ -1,0 +1,47 @@
+import { imageKey, parseImageSpec } from '../src/names/names.js';
+import { InputError } from '../src/config/config.js';
+import type { RestoreInput, RestoreResult } from '../src/contract/restore.js';
+import { EXIT_OK, configFrom, destinationKey, printJson } from './common.js';
+import { underImageMutex } from './image-mutex.js';
+import { checkAt, imageOption } from './options.js';
+
+export interface RestoreOptions {
+  config?: string;
+  destination?: string;
+  at?: string;
+  to?: string;
+  force?: boolean;
+  keepSnapshots?: boolean;
+  json?: boolean;
+}
+
+export async function restoreCommand(image: string, o: RestoreOptions): Promise<number> {
+  const cfg = configFrom(o);
+  const source = parseImageSpec(image);
+  if (!o.at) throw new InputError('--at POINT is required (a backup name, a snapshot name or an ISO 8601 instant)');
+  checkAt(o.at);
+  const input: RestoreInput = {
+    cluster: cfg.cluster.name,
+    ...destinationKey(o.destination),
+    source,
+    at: o.at,
+    force: !!o.force,
+    keepSnapshots: !!o.keepSnapshots,
+  };
+  // An empty --to is a mistake, not "the default target".
+  if (o.to !== undefined) {
+    input.target = imageOption('--to', o.to);
+    if (imageKey(input.target) === imageKey(source)) {
+      throw new InputError(`--to ${o.to} is the source image itself${o.force ? ', even with --force' : ''}: restore beside it, check, then rename`);
+    }
+  }
+  const r = await underImageMutex<RestoreResult>(cfg, source, 'restore', 'restoreImage', input);
+  if (o.json) printJson(r);
+  else
+    process.stdout.write(
+      `restored ${imageKey(r.source)} at ${r.point.backupName} (${r.point.snapshot}) to ${imageKey(r.target)}\n` +
+        `  applied: ${r.applied.join(', ')}\n  sha256 of restored image: ${r.sha256}\n`,
+    );
+  return EXIT_OK;
+}
+
