@@ -7,7 +7,7 @@ import type { Config } from '../src/config/config.js';
 import { rebuildCatalog, rebuildableImages, type RebuildSummary } from '../src/catalog/rebuild.js';
 import { imageKey, type ImageRef } from '../src/names/names.js';
 import { catalogFor } from './access.js';
-import { guard, withHeartbeat } from './errors.js';
+import { runActivity, withHeartbeat } from './errors.js';
 
 export interface CatalogDeps {
   config: Config;
@@ -23,7 +23,7 @@ export interface RebuildInput {
 
 export function createCatalogActivities(deps: CatalogDeps) {
   async function rebuildImageCatalog(input: RebuildInput): Promise<RebuildSummary> {
-    return guard(async () => {
+    return runActivity(async () => {
       const catalog = catalogFor(deps.config, input.cluster, input.destination);
       let hashing = { file: '', bytes: 0 };
       // Hashing a lost circle's files can take as long as an export: beat while it runs.
@@ -37,7 +37,7 @@ export function createCatalogActivities(deps: CatalogDeps) {
   }
 
   async function listRebuildable(input: { cluster: string; destination?: string }): Promise<(ImageRef & { problem: string })[]> {
-    return guard(async () => rebuildableImages(catalogFor(deps.config, input.cluster, input.destination)));
+    return runActivity(async () => rebuildableImages(catalogFor(deps.config, input.cluster, input.destination)));
   }
 
   return { rebuildImageCatalog, listRebuildable };

@@ -64,12 +64,12 @@ function currentContext(): Context | undefined {
 }
 
 /**
- * Every activity runs inside guard: its errors become Temporal failures (see toFailure), and it
+ * Every activity runs its body through runActivity: its errors become Temporal failures (see toFailure), and it
  * heartbeats every 2 s for as long as it runs, so a worker that dies in the middle of even a short
  * step is noticed by the heartbeat timeout (seconds), not by the start-to-close timeout (minutes),
  * and cancellation reaches it.
  */
-export async function guard<T>(fn: () => Promise<T>): Promise<T> {
+export async function runActivity<T>(fn: () => Promise<T>): Promise<T> {
   const ctx = currentContext();
   const t = ctx ? setInterval(() => ctx.heartbeat(progress.get(ctx)?.()), HEARTBEAT_MS) : undefined;
   try {
@@ -96,7 +96,7 @@ export async function withHeartbeat<T>(details: () => unknown, work: (signal: Ab
   const ctx = Context.current();
   const outer = progress.get(ctx);
   progress.set(ctx, details);
-  // Beats of its own too, for a caller outside guard.
+  // Beats of its own too, for a caller outside runActivity.
   const t = setInterval(() => ctx.heartbeat(details()), HEARTBEAT_MS);
   try {
     ctx.heartbeat(details());

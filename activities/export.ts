@@ -12,7 +12,7 @@ import { sha256File } from '../src/fs/checksum.js';
 import { fsyncDir, fsyncFile, within } from '../src/fs/atomic.js';
 import type { ExportResult, ImagePlan } from '../src/contract/backup.js';
 import { catalogFor as catalogForConfig } from './access.js';
-import { guard, refuse, withHeartbeat, HEARTBEAT_MS } from './errors.js';
+import { runActivity, refuse, withHeartbeat, HEARTBEAT_MS } from './errors.js';
 import { stepLogger } from './log.js';
 import type { BackupDeps } from './backup.js';
 
@@ -22,7 +22,7 @@ export function createExportActivities(deps: BackupDeps) {
   const catalogFor = (cluster: string, destination: string): Catalog => catalogForConfig(config, cluster, destination);
 
   async function exportPoint(p: ImagePlan & { workflowId: string }): Promise<ExportResult> {
-    return guard(async () => {
+    return runActivity(async () => {
       const catalog = catalogFor(p.cluster, p.destination);
       const ctx = Context.current();
       const l = log(p, 'export', p.backupName);

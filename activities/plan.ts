@@ -14,7 +14,7 @@ import { mapLimit } from '../src/plan/map-limit.js';
 import { pathExists } from '../src/fs/exists.js';
 import { INPUT_ERROR, type ImageFacts, type ImageSelection, type PlanResult, type ResolvedRun } from '../src/contract/backup.js';
 import { catalogFor as catalogForConfig, checkDestination } from './access.js';
-import { guard, refuse, withHeartbeat } from './errors.js';
+import { runActivity, refuse, withHeartbeat } from './errors.js';
 import { stepLogger } from './log.js';
 import type { BackupDeps } from './backup.js';
 
@@ -37,7 +37,7 @@ export function createPlanActivities(deps: BackupDeps) {
 
   /** The run's policy and images, from this worker's config and list file, read now. */
   async function resolveRun(input: { cluster: string; destination?: string; images?: ImageSelection[] }): Promise<ResolvedRun> {
-    return guard(async () => {
+    return runActivity(async () => {
       const key = input.destination ?? 'default';
       catalogFor(input.cluster, key);
       let images = input.images;
@@ -64,7 +64,7 @@ export function createPlanActivities(deps: BackupDeps) {
 
   /** First run: records the cluster's identity and copies ceph.conf (and the keyring if asked). */
   async function recordCluster(input: { cluster: string; destination: string; fsid: string }): Promise<void> {
-    return guard(async () => {
+    return runActivity(async () => {
       const catalog = catalogFor(input.cluster, input.destination);
       if (await catalog.readIdentity()) return;
       await writeIdentity(catalog, input.fsid);
@@ -80,7 +80,7 @@ export function createPlanActivities(deps: BackupDeps) {
   }
 
   async function planRun(input: PlanInput): Promise<PlanResult> {
-    return guard(async () => {
+    return runActivity(async () => {
       const catalog = catalogFor(input.cluster, input.destination);
       await checkDestination(destinationPath(config, input.destination));
       checkName('backup', input.backupName);
@@ -102,10 +102,10 @@ export function createPlanActivities(deps: BackupDeps) {
       const fsStat = await statfs(await nearestExisting(catalog.root));
       const freeBytes = Number(fsStat.bavail) * Number(fsStat.bsize);
       const pools = new Set(await rbd.pools());
-      const missing: PlanResult['missing'] = [];
+      const skipped: PlanResult['skipped'] = [];
       const present = input.images.filter((s) => {
         if (pools.has(s.pool)) return true;
-        missing.push({ pool: s.pool, image: s.image, reason: `pool ${s.pool} not found` });
+        skipped.push({ pool: s.pool, image: s.image, reason: `pool ${s.pool} not found` });
         return false;
       });
       let done = 0;
@@ -116,12 +116,12 @@ export function createPlanActivities(deps: BackupDeps) {
         } catch (e) {
           // One image's trouble (not found, rbd error, corrupt catalog) is reported for that image.
           const reason = e instanceof RbdError && e.errno === ENOENT ? `image ${imageKey(sel)} not found` : `cannot plan ${imageKey(sel)}: ${(e as Error).message}`;
-          missing.push({ pool: sel.pool, image: sel.image, reason });
+          skipped.push({ pool: sel.pool, image: sel.image, reason });
           return undefined;
         }
       }));
-      log({}, 'plan', input.backupName).info({ images: present.length, missing: missing.length, freeBytes }, 'planned');
-      return { clusterDir: catalog.root, fsid, freeBytes, facts: facts.filter((f): f is ImageFacts => !!f), missing };
+      log({}, 'plan', input.backupName).info({ images: present.length, skipped: skipped.length, freeBytes }, 'planned');
+      return { clusterDir: catalog.root, fsid, freeBytes, facts: facts.filter((f): f is ImageFacts => !!f), skipped };
     });
   }
 

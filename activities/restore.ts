@@ -29,7 +29,7 @@ import {
   type RestoreInput,
   type RestorePlan,
 } from '../src/contract/restore.js';
-import { guard, refuse, withHeartbeat } from './errors.js';
+import { runActivity, refuse, withHeartbeat } from './errors.js';
 
 export interface RestoreDeps {
   rbd: Rbd;
@@ -114,7 +114,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
   }
 
   async function planRestore(input: RestoreInput): Promise<RestorePlan> {
-    return guard(async () => {
+    return runActivity(async () => {
       const catalog = catalogOf(input);
       const c = await catalog.load(input.source);
       if (c.circles.length === 0) throw refuse(INPUT_ERROR, `no backups of ${imageKey(input.source)} under ${catalog.root}`);
@@ -178,7 +178,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
    * name only this execution has, so it is ours and goes first.
    */
   async function importFull(input: ChainStep): Promise<void> {
-    return guard(async () => {
+    return runActivity(async () => {
       const stage = staging(input.target);
       const file = await fileOf(input);
       await withHeartbeat(() => ({ step: 'import', file: input.link.file }), async (signal) => {
@@ -197,7 +197,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
 
   /** Done when the diff's end snapshot exists; an interrupted attempt is rolled back to its start. */
   async function applyDiff(input: ChainStep): Promise<'applied' | 'already'> {
-    return guard(async () => {
+    return runActivity(async () => {
       const stage = staging(input.target);
       const snaps = await rbd.snapshotNames(stage);
       if (snaps.includes(input.link.snapshot)) return 'already';
@@ -219,7 +219,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
    * old target is removed only now, only with `force`, and only once the new image is complete.
    */
   async function finishRestore(input: { target: ImageRef; keepSnapshots: boolean; snapshots: string[]; force: boolean }): Promise<string> {
-    return guard(async () => {
+    return runActivity(async () => {
       const stage = staging(input.target);
       const mine = markerOf();
       if (await rbd.exists(stage)) {
@@ -245,7 +245,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
    * staging image, and the target only when this execution made it (its marker says so).
    */
   async function discardRestore(input: { target: ImageRef }): Promise<string[]> {
-    return guard(() =>
+    return runActivity(() =>
       withHeartbeat(() => ({ step: 'discard', image: imageKey(input.target) }), async (signal) => {
         const removed: string[] = [];
         const stage = staging(input.target);
@@ -265,7 +265,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
 
   /** null when the snapshot (or the image) is gone; any other failure is an error, not "gone". */
   async function snapshotSha256(input: { image: ImageRef; snapshot: string }): Promise<string | null> {
-    return guard(async () => {
+    return runActivity(async () => {
       let names: string[];
       try {
         names = await rbd.snapshotNames(input.image);
@@ -278,12 +278,12 @@ export function createRestoreActivities(deps: RestoreDeps) {
   }
 
   async function listCataloged(input: { cluster: string; destination?: string }): Promise<ImageRef[]> {
-    return guard(async () => catalogOf(input).images());
+    return runActivity(async () => catalogOf(input).images());
   }
 
   /** `explicit`: the operator named this image, so "no backups" is a finding, not an empty catalog. */
   async function verifyFiles(input: { cluster: string; destination?: string; image: ImageRef; explicit: boolean }): Promise<ImageVerification> {
-    return guard(async () => {
+    return runActivity(async () => {
       const catalog = catalogOf(input);
       const c = await catalog.load(input.image);
       if (c.circles.length === 0 && input.explicit) {
@@ -308,7 +308,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
   }
 
   async function deletePoints(input: DeleteInput): Promise<DeleteResult> {
-    return guard(async () => {
+    return runActivity(async () => {
       const catalog = catalogOf(input);
       const c = await catalog.load(input.image);
       const result: DeleteResult = { ...input.image, removed: { circle: '', files: [], points: [] } };

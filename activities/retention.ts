@@ -8,7 +8,7 @@ import type { ImageRef } from '../src/names/names.js';
 import { snapshotsToDelete, circlesToPrune } from '../src/plan/retention.js';
 import type { FailureDetail } from '../src/contract/backup.js';
 import { catalogFor as catalogForConfig } from './access.js';
-import { guard, withHeartbeat } from './errors.js';
+import { runActivity, withHeartbeat } from './errors.js';
 import { stepLogger } from './log.js';
 import type { BackupDeps } from './backup.js';
 
@@ -17,7 +17,8 @@ export interface RetentionInput extends ImageRef {
   /** Destination key. */
   destination: string;
   retain: number;
-  failed?: string;
+  /** This run's snapshot whose export failed: ours for certain, and never a base. */
+  failedSnapshot?: string;
   /** The backup name, for the logs. */
   run?: string;
 }
@@ -29,14 +30,16 @@ export function createRetentionActivities(deps: BackupDeps) {
 
   /** One snapshot at a time: the deletion queue has one slot per worker, so trims never pile up. */
   async function pruneSnapshots(r: RetentionInput): Promise<{ deleted: string[]; errors: FailureDetail[] }> {
-    return guard(async () => {
+    return runActivity(async () => {
       const catalog = catalogFor(r.cluster, r.destination);
       const cat = await catalog.load(r);
       const retired = cat.retiredSnapshots ?? [];
       const cataloged = [...cat.circles.flatMap((c) => c.points.map((p) => p.snapshot)), ...retired];
       const base = newestPoint(cat)?.point.snapshot;
       const onCluster = await rbd.snapshotNames(r);
-      const doomed = snapshotsToDelete({ clusterSnapshots: onCluster, cataloged, base, retain: r.retain, ...(r.failed ? { failed: r.failed } : {}) });
+      // Inputs scheduled by runs started before the rename say `failed`.
+      const failedSnapshot = r.failedSnapshot ?? (r as { failed?: string }).failed;
+      const doomed = snapshotsToDelete({ clusterSnapshots: onCluster, cataloged, base, retain: r.retain, ...(failedSnapshot ? { failedSnapshot } : {}) });
       const deleted: string[] = [];
       const errors: FailureDetail[] = [];
       let deleting = '';
@@ -66,7 +69,7 @@ export function createRetentionActivities(deps: BackupDeps) {
   }
 
   async function pruneCircles(r: RetentionInput): Promise<{ pruned: string[]; swept: string[]; unclaimed: string[] }> {
-    return guard(async () => {
+    return runActivity(async () => {
       const catalog = catalogFor(r.cluster, r.destination);
       const cat = await catalog.load(r);
       const pruned = circlesToPrune(cat.circles.map((c) => c.name), r.retain);

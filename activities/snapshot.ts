@@ -1,7 +1,7 @@
 /** The snapshot step: idempotent, because the snapshot's name derives from the run. */
 import { RbdError, EEXIST } from '../src/rbd/rbd.js';
 import type { ImagePlan } from '../src/contract/backup.js';
-import { guard } from './errors.js';
+import { runActivity } from './errors.js';
 import { stepLogger } from './log.js';
 import type { BackupDeps } from './backup.js';
 
@@ -10,7 +10,7 @@ export function createSnapshotActivities(deps: BackupDeps) {
   const log = stepLogger(deps.logger);
 
   async function createSnapshot(p: Pick<ImagePlan, 'pool' | 'image' | 'snapshot'> & { backupName?: string }): Promise<void> {
-    return guard(async () => {
+    return runActivity(async () => {
       try {
         await rbd.snapCreate(p, p.snapshot);
       } catch (e) {

@@ -23,7 +23,7 @@ export const planStep: ActivityOptions = { startToCloseTimeout: '1h', heartbeatT
  * Whole-image reads and writes (import, hashing, removal, rebuild): they may take hours, and they
  * heartbeat, so a crashed worker is still noticed within 20 s.
  */
-export const transferStep: ActivityOptions = { startToCloseTimeout: '24h', heartbeatTimeout: '20s', retry: { ...backoff, maximumAttempts: 8 } };
+export const wholeImageStep: ActivityOptions = { startToCloseTimeout: '24h', heartbeatTimeout: '20s', retry: { ...backoff, maximumAttempts: 8 } };
 
 /** Snapshot deletions, one at a time on their own queue. */
 export const deletionStep: ActivityOptions = { startToCloseTimeout: '1h', heartbeatTimeout, retry: { ...backoff, maximumAttempts: 5 } };

@@ -19,6 +19,7 @@ import {
   type BackupRunInput,
   type ImagePlan,
   type ImageResult,
+  type PlanResult,
 } from '../src/contract/backup.js';
 import { RBD_BACKUP_KIND, RBD_BACKUP_NAME, SCHEDULED_START_TIME } from '../src/contract/search-attributes.js';
 import { compactUtc, imageKey, snapshotNameFor } from '../src/names/names.js';
@@ -83,7 +84,9 @@ async function runBackup(input: BackupRunInput): Promise<BackupReport> {
 
   const plan = await planRun({ cluster: input.cluster, destination: policy.destination, images, backupName, snapshot, workflowId: info.workflowId });
 
-  const results: ImageResult[] = plan.missing.map((m) => ({ pool: m.pool, image: m.image, status: 'skipped', reason: m.reason }));
+  // Plans recorded before the field was renamed say `missing`: runs in flight replay unchanged.
+  const skipped = plan.skipped ?? (plan as { missing?: PlanResult['skipped'] }).missing ?? [];
+  const results: ImageResult[] = skipped.map((m) => ({ pool: m.pool, image: m.image, status: 'skipped', reason: m.reason }));
   const plans: ImagePlan[] = [];
   const selections = new Map(images.map((s) => [imageKey(s), s]));
   for (const facts of plan.facts) {

@@ -10,9 +10,9 @@ import type { RebuildSummary } from '../src/catalog/rebuild.js';
 import { rebuildAllInputSchema, rebuildInputSchema } from '../src/contract/schema.js';
 import { withContract } from './contract.js';
 import { underImageMutex } from './image-mutex.js';
-import { transferStep } from './activity-options.js';
+import { wholeImageStep } from './activity-options.js';
 
-const { rebuildImageCatalog, listRebuildable } = proxyActivities<Activities>(transferStep);
+const { rebuildImageCatalog, listRebuildable } = proxyActivities<Activities>(wholeImageStep);
 
 export function rebuildCatalog(input: RebuildInput): Promise<RebuildSummary> {
   return withContract('rebuildCatalog', rebuildInputSchema, input, (i) => rebuildImageCatalog(i));

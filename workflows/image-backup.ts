@@ -18,7 +18,7 @@ export function exportTimeoutSeconds(plan: Pick<ImagePlan, 'sizeBytes' | 'export
 }
 
 function activitiesFor(taskQueue: string, plan: ImagePlan) {
-  const main = proxyActivities<BackupActivities>(shortStep);
+  const steps = proxyActivities<BackupActivities>(shortStep);
   const exporter = proxyActivities<BackupActivities>({
     taskQueue: exportQueue(taskQueue),
     // A crashed worker is noticed by the missing heartbeat, not after a day.
@@ -29,7 +29,7 @@ function activitiesFor(taskQueue: string, plan: ImagePlan) {
     retry: exportRetry,
   });
   const deleter = proxyActivities<BackupActivities>({ ...deletionStep, taskQueue: snapDeleteQueue(taskQueue) });
-  return { main, exporter, deleter };
+  return { steps, exporter, deleter };
 }
 
 export function imageBackup(plan: ImagePlan): Promise<ImageResult> {
@@ -37,7 +37,7 @@ export function imageBackup(plan: ImagePlan): Promise<ImageResult> {
 }
 
 async function backUpImage(plan: ImagePlan): Promise<ImageResult> {
-  const { main, exporter, deleter } = activitiesFor(workflowInfo().taskQueue, plan);
+  const { steps, exporter, deleter } = activitiesFor(workflowInfo().taskQueue, plan);
   const result: ImageResult = {
     pool: plan.pool,
     image: plan.image,
@@ -53,14 +53,14 @@ async function backUpImage(plan: ImagePlan): Promise<ImageResult> {
   const retention = { cluster: plan.cluster, destination: plan.destination, pool: plan.pool, image: plan.image, run: plan.backupName };
   let step = 'snapshot';
   try {
-    await main.createSnapshot(plan);
+    await steps.createSnapshot(plan);
     step = 'export';
     const exp = await exporter.exportPoint({ ...plan, workflowId: workflowInfo().workflowId });
     Object.assign(result, exp);
   } catch (e) {
     if (isCancellation(e)) {
       // Cancelled runs still remove their own snapshot, or it would linger unrecorded.
-      await CancellationScope.nonCancellable(() => deleter.pruneSnapshots({ ...retention, retain: plan.snapshotRetainCount, failed: plan.snapshot }));
+      await CancellationScope.nonCancellable(() => deleter.pruneSnapshots({ ...retention, retain: plan.snapshotRetainCount, failedSnapshot: plan.snapshot }));
       throw e;
     }
     result.status = 'failed';
@@ -72,7 +72,7 @@ async function backUpImage(plan: ImagePlan): Promise<ImageResult> {
   // and the retention rule itself keeps the last good one.
   result.cleanupErrors = [];
   try {
-    const failed = result.status === 'failed' ? { failed: plan.snapshot } : {};
+    const failed = result.status === 'failed' ? { failedSnapshot: plan.snapshot } : {};
     const del = await deleter.pruneSnapshots({ ...retention, retain: plan.snapshotRetainCount, ...failed });
     result.deletedSnapshots = del.deleted;
     result.cleanupErrors.push(...del.errors);
@@ -80,7 +80,7 @@ async function backUpImage(plan: ImagePlan): Promise<ImageResult> {
     result.cleanupErrors.push(failureDetail(e, 'snapshot deletion'));
   }
   try {
-    const pruned = await main.pruneCircles({ ...retention, retain: plan.circleRetainCount });
+    const pruned = await steps.pruneCircles({ ...retention, retain: plan.circleRetainCount });
     result.prunedCircles = pruned.pruned;
     if (pruned.unclaimed?.length) result.unclaimed = pruned.unclaimed;
   } catch (e) {

@@ -6,10 +6,10 @@ import { CancellationScope, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { restoreInputSchema } from '../src/contract/schema.js';
 import { withContract } from './contract.js';
-import { transferStep } from './activity-options.js';
+import { wholeImageStep } from './activity-options.js';
 import type { RestoreInput, RestorePlan, RestoreResult } from '../src/contract/restore.js';
 
-export const transfer = proxyActivities<Activities>(transferStep);
+export const wholeImage = proxyActivities<Activities>(wholeImageStep);
 
 /**
  * Import the full, then each diff in order, into a staging image that is renamed to the target at
@@ -19,16 +19,16 @@ export async function restoreSteps(plan: RestorePlan, keepSnapshots: boolean, fo
   const applied: string[] = [];
   const step = (link: RestorePlan['chain'][number]) => ({ cluster: plan.cluster, ...(plan.destination ? { destination: plan.destination } : {}), source: plan.source, target: plan.target, link });
   try {
-    await transfer.importFull(step(plan.chain[0]!));
+    await wholeImage.importFull(step(plan.chain[0]!));
     applied.push(plan.chain[0]!.file);
     for (const link of plan.chain.slice(1)) {
-      await transfer.applyDiff(step(link));
+      await wholeImage.applyDiff(step(link));
       applied.push(link.file);
     }
-    const sha256 = await transfer.finishRestore({ target: plan.target, keepSnapshots, snapshots: plan.chain.map((l) => l.snapshot), force });
+    const sha256 = await wholeImage.finishRestore({ target: plan.target, keepSnapshots, snapshots: plan.chain.map((l) => l.snapshot), force });
     return { sha256, applied };
   } catch (e) {
-    await CancellationScope.nonCancellable(() => transfer.discardRestore({ target: plan.target }));
+    await CancellationScope.nonCancellable(() => wholeImage.discardRestore({ target: plan.target }));
     throw e;
   }
 }
@@ -39,7 +39,7 @@ export function restoreImage(input: RestoreInput): Promise<RestoreResult> {
 
 async function restore(input: RestoreInput): Promise<RestoreResult> {
   const started = Date.now();
-  const plan = await transfer.planRestore(input);
+  const plan = await wholeImage.planRestore(input);
   const { sha256, applied } = await restoreSteps(plan, input.keepSnapshots, input.force);
   return { source: plan.source, target: plan.target, point: plan.point, applied, keptSnapshots: input.keepSnapshots, sha256, durationMs: Date.now() - started };
 }

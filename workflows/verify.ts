@@ -15,7 +15,7 @@ import { summarizeVerification, mergeVerifyReports } from '../src/plan/verify-re
 import { failureDetail } from './failure.js';
 import { withContract } from './contract.js';
 import { underImageMutex } from './image-mutex.js';
-import { restoreSteps, transfer } from './restore.js';
+import { restoreSteps, wholeImage } from './restore.js';
 import { shortStep } from './activity-options.js';
 import { z } from 'zod';
 
@@ -36,13 +36,13 @@ export function verifyImage(input: VerifyImageInput): Promise<ImageVerification>
 
 async function verifyOneImage(input: VerifyImageInput): Promise<ImageVerification> {
   const where = { cluster: input.cluster, ...(input.destination ? { destination: input.destination } : {}) };
-  const v = await transfer.verifyFiles({ ...where, image: input.image, explicit: input.explicit });
+  const v = await wholeImage.verifyFiles({ ...where, image: input.image, explicit: input.explicit });
   // Deep: restore the newest point to a scratch image and compare it with the source snapshot.
   // Broken files already make the answer 'no'; a restore would only refuse.
   if (!input.deep || v.files.length === 0 || !v.ok) return v;
   const scratch = { pool: input.image.pool, image: `${input.image.image}-verify-${compactUtc(new Date())}` };
   try {
-    const plan = await transfer.planRestore({
+    const plan = await wholeImage.planRestore({
       ...where,
       source: input.image,
       // An instant after every point resolves to the newest one.
@@ -54,14 +54,14 @@ async function verifyOneImage(input: VerifyImageInput): Promise<ImageVerificatio
     const deep: NonNullable<ImageVerification['deep']> = { point: plan.point.backupName, snapshot: plan.point.snapshot };
     try {
       deep.restoredSha256 = (await restoreSteps(plan, false, false)).sha256;
-      const src = await transfer.snapshotSha256({ image: input.image, snapshot: plan.point.snapshot });
+      const src = await wholeImage.snapshotSha256({ image: input.image, snapshot: plan.point.snapshot });
       if (src === null) deep.note = `source snapshot ${plan.point.snapshot} no longer exists; restore succeeded, no byte comparison possible`;
       else {
         deep.sourceSha256 = src;
         deep.match = src === deep.restoredSha256;
       }
     } finally {
-      await CancellationScope.nonCancellable(() => transfer.discardRestore({ target: scratch }));
+      await CancellationScope.nonCancellable(() => wholeImage.discardRestore({ target: scratch }));
     }
     v.deep = deep;
     if (deep.match === false) v.ok = false;

@@ -70,7 +70,8 @@ export interface PlanResult {
   fsid: string;
   freeBytes: number;
   facts: ImageFacts[];
-  missing: { pool: string; image: string; reason: string }[];
+  /** Images the run cannot back up (not found, unreadable catalog, rbd error), each with why. */
+  skipped: { pool: string; image: string; reason: string }[];
 }
 
 export interface ImagePlan extends ImageRef {

@@ -13,7 +13,7 @@ export interface SnapshotRetention {
   /** Snapshot of the newest cataloged point. */
   base?: string;
   /** This run's snapshot when its export failed: ours for certain, and never a base. */
-  failed?: string;
+  failedSnapshot?: string;
   retain: number;
 }
 
@@ -27,7 +27,7 @@ export function snapshotsToDelete(r: SnapshotRetention): string[] {
   const good = ours.filter((s) => r.cataloged.includes(s));
   const keep = new Set(good.slice(Math.max(0, good.length - r.retain)));
   if (r.base) keep.add(r.base);
-  return ours.filter((s) => !keep.has(s) && (r.cataloged.includes(s) || s === r.failed));
+  return ours.filter((s) => !keep.has(s) && (r.cataloged.includes(s) || s === r.failedSnapshot));
 }
 
 /** Circles oldest first by name (names are snapshot names, so they sort by time). */

@@ -57,7 +57,7 @@ function fakeActivities(config: Config): Activities {
         fsid: 'fake',
         freeBytes: 1e15,
         facts: input.images.map((s: { pool: string; image: string }, i: number) => ({ pool: s.pool, image: s.image, sizeBytes: 1e9, usedBytes: 1e6 + i, changedBytes: 0, ourSnapshots: [] })),
-        missing: [],
+        skipped: [],
       }) satisfies PlanResult,
     recordCluster: async () => undefined,
     createSnapshot: async () => undefined,

@@ -54,17 +54,17 @@ describe('snapshotsToDelete', () => {
     },
     {
       name: 'chain safety: a newer snapshot whose export failed is deleted, the older base kept',
-      r: { clusterSnapshots: [S1, S2, S3], cataloged: [S1, S2], base: S2, failed: S3, retain: 1 },
+      r: { clusterSnapshots: [S1, S2, S3], cataloged: [S1, S2], base: S2, failedSnapshot: S3, retain: 1 },
       want: [S1, S3],
     },
     {
       name: 'chain safety with room to spare: the failed newest is still deleted',
-      r: { clusterSnapshots: [S1, S2, S3], cataloged: [S1, S2], base: S2, failed: S3, retain: 5 },
+      r: { clusterSnapshots: [S1, S2, S3], cataloged: [S1, S2], base: S2, failedSnapshot: S3, retain: 5 },
       want: [S3],
     },
     {
       name: 'a failed export does not count towards retain',
-      r: { clusterSnapshots: [S1, S3, S5], cataloged: [S1, S3], base: S3, failed: S5, retain: 2 },
+      r: { clusterSnapshots: [S1, S3, S5], cataloged: [S1, S3], base: S3, failedSnapshot: S5, retain: 2 },
       want: [S5],
     },
     {
@@ -74,7 +74,7 @@ describe('snapshotsToDelete', () => {
     },
     {
       name: 'no catalog and a failed first full: only that run\'s snapshot goes',
-      r: { clusterSnapshots: [S1, S2], cataloged: [], failed: S2, retain: 1 },
+      r: { clusterSnapshots: [S1, S2], cataloged: [], failedSnapshot: S2, retain: 1 },
       want: [S2],
     },
     {

@@ -103,9 +103,9 @@ describe('workflow decisions (fake activities, own dev server)', () => {
       assert.deepEqual(bad?.cleanupErrors, []);
       assert.equal(byImage(report, 'good')?.status, 'ok');
 
-      const prunes = fakes.inputs('pruneSnapshots') as { image: string; failed?: string }[];
-      assert.equal(prunes.find((p) => p.image === 'bad')?.failed, SNAPSHOT, 'the failed snapshot is named, so it never becomes a base');
-      assert.equal(prunes.find((p) => p.image === 'good')?.failed, undefined);
+      const prunes = fakes.inputs('pruneSnapshots') as { image: string; failedSnapshot?: string }[];
+      assert.equal(prunes.find((p) => p.image === 'bad')?.failedSnapshot, SNAPSHOT, 'the failed snapshot is named, so it never becomes a base');
+      assert.equal(prunes.find((p) => p.image === 'good')?.failedSnapshot, undefined);
 
       const events = await historyOf(env.client, imageWorkflowId(cluster, image('bad')));
       assert.deepEqual(
@@ -118,7 +118,7 @@ describe('workflow decisions (fake activities, own dev server)', () => {
         ],
       );
       assert.equal(eventTypes(events).filter((t) => t === 'ACTIVITY_TASK_FAILED').length, 1, 'a non-retryable failure is tried once');
-      assert.equal((scheduledActivities(events)[2]?.input as { failed?: string }).failed, SNAPSHOT);
+      assert.equal((scheduledActivities(events)[2]?.input as { failedSnapshot?: string }).failedSnapshot, SNAPSHOT);
     });
   });
 
@@ -167,7 +167,7 @@ describe('workflow decisions (fake activities, own dev server)', () => {
       assert.ok(failure.cause instanceof CancelledFailure, `run ended by ${String(failure.cause)}`);
       assert.equal((await run.describe()).status.name, 'CANCELLED');
       assert.ok(exportSawCancel, 'the export activity was cancelled');
-      assert.deepEqual(fakes.inputs('pruneSnapshots'), [{ cluster, destination: 'default', pool: 'rbd', image: 'a', run: 'cancel', retain: 1, failed: SNAPSHOT }]);
+      assert.deepEqual(fakes.inputs('pruneSnapshots'), [{ cluster, destination: 'default', pool: 'rbd', image: 'a', run: 'cancel', retain: 1, failedSnapshot: SNAPSHOT }]);
       assert.equal(fakes.inputs('pruneCircles').length, 0);
       assert.equal(fakes.inputs('writeReport').length, 0);
 
