@@ -22,79 +22,108 @@ const program = new Command('rbd-backup')
     writeErr: () => undefined,
   });
 
-const configOpt = ['-c, --config <file>', 'config file (YAML)'] as const;
+type Option = readonly [flags: string, description: string];
+const configOpt: Option = ['-c, --config <file>', 'config file (YAML)'];
+const destinationOpt: Option = ['--destination <key>', "a destination key of the worker's config (default: backup.destination)"];
+const jsonOpt: Option = ['--json', 'print one JSON document on stdout'];
 
-program
-  .command('run')
-  .description('back up images (POOL/IMAGE arguments replace backup.list_file) and print the report')
-  .argument('[images...]', 'POOL/IMAGE to back up')
-  .option(...configOpt)
-  .option('--backup-name <name>', 'name of this backup (default: the run time, e.g. 20261126T010000Z)')
-  .option('--as-of <iso8601>', 'act as if the run started at this instant (tests, catch-up)')
-  .option('--destination <key>', 'a destination key of the worker\'s config (default: backup.destination)')
-  .option('--no-wait', 'start the run and return its workflow ID')
-  .option('--timeout <duration>', 'stop waiting after this long (90s, 10m, 2h, 1d) and exit 3; the run goes on')
-  .option('--json', 'print one JSON document on stdout')
-  .action(async (images: string[], o) => process.exit(await runCommand(images, o)));
+/** Every command as data: its words, its argument, its options and the function that does it. */
+interface CommandSpec {
+  path: string[];
+  description: string;
+  argument?: Option;
+  options: Option[];
+  // Commander passes the argument (if any) and then the options object.
+  run: (...args: never[]) => Promise<number>;
+}
 
-program
-  .command('list')
-  .description('list circles and points in the backup directory')
-  .argument('[image]', 'POOL/IMAGE')
-  .option(...configOpt)
-  .option('--json', 'print one JSON document on stdout')
-  .action(async (image: string | undefined, o) => process.exit(await listCommand(image, o)));
+const commands: CommandSpec[] = [
+  {
+    path: ['run'],
+    description: 'back up images (POOL/IMAGE arguments replace backup.list_file) and print the report',
+    argument: ['[images...]', 'POOL/IMAGE to back up'],
+    options: [
+      configOpt,
+      ['--backup-name <name>', 'name of this backup (default: the run time, e.g. 20261126T010000Z)'],
+      ['--as-of <iso8601>', 'act as if the run started at this instant (tests, catch-up)'],
+      destinationOpt,
+      ['--no-wait', 'start the run and return its workflow ID'],
+      ['--timeout <duration>', 'stop waiting after this long (90s, 10m, 2h, 1d) and exit 3; the run goes on'],
+      jsonOpt,
+    ],
+    run: runCommand,
+  },
+  {
+    path: ['list'],
+    description: 'list circles and points in the backup directory',
+    argument: ['[image]', 'POOL/IMAGE'],
+    options: [configOpt, jsonOpt],
+    run: listCommand,
+  },
+  {
+    path: ['restore'],
+    description: 'restore an image at a backup point (chain and checksums verified before the cluster is touched)',
+    argument: ['<image>', 'POOL/IMAGE that was backed up'],
+    options: [
+      configOpt,
+      ['--at <point>', 'backup name, snapshot name, or ISO 8601 instant (newest point at or before it)'],
+      ['--to <image>', 'target POOL/IMAGE (default: a new name beside the source, printed)'],
+      destinationOpt,
+      ['--force', 'replace an existing target image (and its snapshots) once the restored image is complete'],
+      ['--keep-snapshots', "keep the chain's snapshots on the restored image"],
+      jsonOpt,
+    ],
+    run: restoreCommand,
+  },
+  {
+    path: ['verify'],
+    description: "check every stored file against the catalog's sha256; --deep also restores and compares",
+    argument: ['[image]', 'POOL/IMAGE (default: every image in the backup directory)'],
+    options: [configOpt, destinationOpt, ['--deep', 'restore the newest point to a scratch image and compare it byte for byte with its snapshot'], jsonOpt],
+    run: verifyCommand,
+  },
+  {
+    path: ['delete'],
+    description: 'delete a whole circle, or the newest point of a circle',
+    argument: ['<image>', 'POOL/IMAGE'],
+    options: [
+      configOpt,
+      destinationOpt,
+      ['--circle <name>', 'circle to delete with all its points'],
+      ['--point <name>', 'newest point of a circle to delete (a backup or snapshot name)'],
+      jsonOpt,
+    ],
+    run: deleteCommand,
+  },
+  {
+    path: ['catalog', 'rebuild'],
+    description:
+      'rebuild catalog.json from the circle directories (manifests, else file names, diff headers and recomputed sha256); without POOL/IMAGE, every image whose catalog cannot be read',
+    argument: ['[image]', 'POOL/IMAGE'],
+    options: [configOpt, destinationOpt, ['--replace', 'also replace a catalog.json that reads fine'], jsonOpt],
+    run: catalogRebuildCommand,
+  },
+  {
+    path: ['worker'],
+    description: 'run the Temporal worker for this cluster',
+    options: [configOpt],
+    run: workerCommand,
+  },
+];
 
-program
-  .command('restore')
-  .description('restore an image at a backup point (chain and checksums verified before the cluster is touched)')
-  .argument('<image>', 'POOL/IMAGE that was backed up')
-  .option(...configOpt)
-  .option('--at <point>', 'backup name, snapshot name, or ISO 8601 instant (newest point at or before it)')
-  .option('--to <image>', 'target POOL/IMAGE (default: a new name beside the source, printed)')
-  .option('--destination <key>', "a destination key of the worker's config (default: backup.destination)")
-  .option('--force', 'replace an existing target image (and its snapshots) once the restored image is complete')
-  .option('--keep-snapshots', "keep the chain's snapshots on the restored image")
-  .option('--json', 'print one JSON document on stdout')
-  .action(async (image: string, o) => process.exit(await restoreCommand(image, o)));
-
-program
-  .command('verify')
-  .description("check every stored file against the catalog's sha256; --deep also restores and compares")
-  .argument('[image]', 'POOL/IMAGE (default: every image in the backup directory)')
-  .option(...configOpt)
-  .option('--destination <key>', "a destination key of the worker's config (default: backup.destination)")
-  .option('--deep', 'restore the newest point to a scratch image and compare it byte for byte with its snapshot')
-  .option('--json', 'print one JSON document on stdout')
-  .action(async (image: string | undefined, o) => process.exit(await verifyCommand(image, o)));
-
-program
-  .command('delete')
-  .description('delete a whole circle, or the newest point of a circle')
-  .argument('<image>', 'POOL/IMAGE')
-  .option(...configOpt)
-  .option('--destination <key>', "a destination key of the worker's config (default: backup.destination)")
-  .option('--circle <name>', 'circle to delete with all its points')
-  .option('--point <name>', 'newest point of a circle to delete (a backup or snapshot name)')
-  .option('--json', 'print one JSON document on stdout')
-  .action(async (image: string, o) => process.exit(await deleteCommand(image, o)));
-
-const catalog = program.command('catalog').description('maintain the catalog (catalog.json) of the backup directory');
-catalog
-  .command('rebuild')
-  .description("rebuild catalog.json from the circle directories (manifests, else file names, diff headers and recomputed sha256); without POOL/IMAGE, every image whose catalog cannot be read")
-  .argument('[image]', 'POOL/IMAGE')
-  .option(...configOpt)
-  .option('--destination <key>', "a destination key of the worker's config (default: backup.destination)")
-  .option('--replace', 'also replace a catalog.json that reads fine')
-  .option('--json', 'print one JSON document on stdout')
-  .action(async (image: string | undefined, o) => process.exit(await catalogRebuildCommand(image, o)));
-
-program
-  .command('worker')
-  .description('run the Temporal worker for this cluster')
-  .option(...configOpt)
-  .action(async (o) => process.exit(await workerCommand(o)));
+const groups: Record<string, string> = { catalog: 'maintain the catalog (catalog.json) of the backup directory' };
+for (const spec of commands) {
+  let parent = program;
+  for (const word of spec.path.slice(0, -1)) {
+    parent = parent.commands.find((c) => c.name() === word) ?? parent.command(word).description(groups[word] ?? '');
+  }
+  const cmd = parent.command(spec.path.at(-1)!).description(spec.description);
+  if (spec.argument) cmd.argument(...spec.argument);
+  for (const o of spec.options) cmd.option(...o);
+  const run = spec.run as (...args: unknown[]) => Promise<number>;
+  // Commander's last argument is the Command itself; ours take the argument and the options.
+  cmd.action(async (...args: unknown[]) => process.exit(await run(...args.slice(0, -1))));
+}
 
 try {
   await program.parseAsync(process.argv);

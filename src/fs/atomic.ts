@@ -2,9 +2,8 @@ import { constants } from 'node:fs';
 import { open, rename, rm, mkdir, type FileHandle } from 'node:fs/promises';
 import { dirname, basename, join, resolve, relative, isAbsolute, sep } from 'node:path';
 
-/** fsync a directory so a rename or unlink in it survives a power cut. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
+async function fsyncPath(path: string, flags: 'r' | 'r+'): Promise<void> {
+  const fh = await open(path, flags);
   try {
     await fh.sync();
   } finally {
@@ -12,14 +11,10 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-export async function fsyncFile(file: string): Promise<void> {
-  const fh = await open(file, 'r+');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
+/** fsync a directory so a rename or unlink in it survives a power cut. */
+export const fsyncDir = (dir: string): Promise<void> => fsyncPath(dir, 'r');
+
+export const fsyncFile = (file: string): Promise<void> => fsyncPath(file, 'r+');
 
 let tmpCounter = 0;
 
