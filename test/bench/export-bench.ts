@@ -1,6 +1,7 @@
 /**
- * Export/restore benchmark: the project's export path (activities/backup.ts `exportPoint` without
- * Temporal) against the raw `rbd` + `sha256sum` an operator would script, on a throwaway cluster,
+ * Export/restore benchmark: the project's export step (the real `exportPoint` activity, run in a
+ * mock activity context without a Temporal server: temp file, rbd export, fsync, sha256, rename,
+ * manifest and catalog writes) against the raw `rbd` + `sha256sum` an operator would script, on a throwaway cluster,
  * in the same invocation. Prints ratios ours/raw (medians over alternating rounds), never asserts
  * on time.
  *
@@ -9,13 +10,16 @@
 import { execa, execaSync } from 'execa';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, open, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { mkdir, mkdtemp, open, rm, stat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Rbd } from '../../src/rbd/rbd.js';
-import { sha256File } from '../../src/fs/checksum.js';
-import { fsyncDir, fsyncFile } from '../../src/fs/atomic.js';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { pino } from 'pino';
+import { configSchema } from '../../src/config/config.js';
+import { createExportActivities } from '../../activities/export.js';
+import type { ExportResult, ImagePlan } from "../../src/contract/backup.js";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const { values: opt } = parseArgs({
@@ -34,6 +38,9 @@ const say = (m: string) => process.stderr.write(`bench: ${m}\n`);
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const KiB = 1024;
 const MiB = 1024 * 1024;
+/** Two snapshots named as a backup run names its own, so the catalog accepts them. */
+const S1 = 'rbdbackup-20000101T000000Z';
+const S2 = 'rbdbackup-20000102T000000Z';
 
 /** Peak VmHWM (KiB) of our direct children, polled from /proc while the returned stop() is pending. */
 function watchChildren(): () => number {
@@ -112,7 +119,7 @@ async function main(): Promise<void> {
     await fh.close();
     const sourceSha = h.digest('hex');
     await rbdRaw('import', '--no-progress', source, spec);
-    await rbd.snapCreate(ref, 's1');
+    await rbd.snapCreate(ref, S1);
     const blocks = (MIB * MiB) / (4 * KiB);
     const picked = new Set<number>();
     while (picked.size < Math.round(blocks * 0.05)) picked.add(randomInt(0, blocks));
@@ -137,35 +144,30 @@ async function main(): Promise<void> {
     await wf.close();
     await rbdRaw('import-diff', '--no-progress', writes, spec);
     await rm(writes);
-    await rbd.snapCreate(ref, 's2');
+    await rbd.snapCreate(ref, S2);
     say(`wrote ${picked.size} random 4 KiB blocks between s1 and s2`);
 
     // 2. The operations: each returns a sample; outputs are removed (untimed) afterwards.
-    /** exportPoint's body: temp file, rbd export, fsync, sha256 in Node, rename, fsync dir. */
+    // The real export step. Each round writes into a fresh destination: a recorded point would
+    // otherwise be returned as already done.
+    const config = configSchema.parse({ cluster: { name: 'ceph', conf: c.conf, keyring: c.keyring, user: c.user }, backup: { destination: join(tmp, 'dest-0') } });
+    const dest = () => config.backup.destination;
+    const { exportPoint } = createExportActivities({ rbd, config, logger: pino({ level: 'warn' }) });
+    const plan = (diff: boolean): ImagePlan & { workflowId: string } => ({
+      ...ref, cluster: 'ceph', destination: 'default', backupName: diff ? 'b2' : 'b1', runTime: new Date().toISOString(), type: diff ? 'incr' : 'full',
+      reason: 'bench', snapshot: diff ? S2 : S1, ...(diff ? { fromSnapshot: S1 } : {}), circle: S1, estimatedBytes: 0, sizeBytes: MIB * MiB,
+      snapshotRetainCount: 1, circleRetainCount: 1, exportMinBytesPerSecond: MiB, parentWorkflowId: 'bench', workflowId: 'bench',
+    });
     const ours = async (diff: boolean): Promise<string> => {
-      const final = join(tmp, diff ? 'ours.diff' : 'ours.full');
-      const part = join(dirname(final), `.${basename(final)}.partial`);
-      await rm(part, { force: true });
-      await rm(final, { force: true });
-      let hashed = 0;
-      const beat = setInterval(() => void stat(part).catch(() => hashed), 2000); // the heartbeat's stat
-      try {
-        if (diff) await rbd.exportDiff(ref, 's1', 's2', part);
-        else await rbd.exportFull(ref, 's1', part);
-        await fsyncFile(part);
-        const sum = await sha256File(part, (b) => (hashed = b));
-        await rename(part, final);
-        await fsyncDir(dirname(final));
-        return sum.sha256;
-      } finally {
-        clearInterval(beat);
-      }
+      await mkdir(dest(), { recursive: true });
+      const r: ExportResult = await new MockActivityEnvironment().run(exportPoint, plan(diff));
+      return r.sha256;
     };
     const rawExport = async (diff: boolean): Promise<{ sha: string; rss: number }> => {
       const file = join(tmp, diff ? 'raw.diff' : 'raw.full');
       const a = diff
-        ? await rbdRaw('export-diff', '--no-progress', '--from-snap', 's1', `${spec}@s2`, file)
-        : await rbdRaw('export', '--no-progress', `${spec}@s1`, file);
+        ? await rbdRaw('export-diff', '--no-progress', '--from-snap', S1, `${spec}@${S2}`, file)
+        : await rbdRaw('export', '--no-progress', `${spec}@${S1}`, file);
       const b = await raw('sha256sum', [file]);
       return { sha: b.out.split(' ')[0]!, rss: Math.max(a.rss, b.rss) };
     };
@@ -177,13 +179,16 @@ async function main(): Promise<void> {
       return { s, rss: stop ? stop() : r.rss ?? 0, node: child ? process.resourceUsage().maxRSS : undefined, sha: r.sha };
     };
     let diffBytes = 0;
+    let rounds = 0;
     const ops: { name: string; bytes: () => number; raw: () => Promise<Sample>; ours: () => Promise<Sample>; after: () => Promise<unknown> }[] = [
       { name: 'full export+sha256', bytes: () => MIB * MiB, raw: () => timed(() => rawExport(false)), ours: () => timed(async () => ({ sha: await ours(false) }), true),
-        after: () => Promise.all(['raw.full', 'ours.full'].map((f) => rm(join(tmp, f), { force: true }))) },
+        after: () => rm(join(tmp, 'raw.full'), { force: true }) },
       { name: 'diff export+sha256', bytes: () => diffBytes, raw: () => timed(() => rawExport(true)), ours: () => timed(async () => ({ sha: await ours(true) }), true),
         after: async () => {
           diffBytes = (await stat(join(tmp, 'raw.diff'))).size;
-          await Promise.all(['raw.diff', 'ours.diff'].map((f) => rm(join(tmp, f), { force: true })));
+          await rm(join(tmp, 'raw.diff'), { force: true });
+          await rm(dest(), { recursive: true, force: true });
+          config.backup.destination = join(tmp, `dest-${++rounds}`);
         } },
       { name: 'restore (rbd import)', bytes: () => MIB * MiB,
         raw: async () => { const s = await timed(() => rbdRaw('import', '--no-progress', source, `${restored.pool}/${restored.image}`)); await rbd.remove(restored); return s; },
@@ -227,7 +232,7 @@ async function main(): Promise<void> {
         (r.rawPeakRssKiB / KiB).toFixed(0), (r.oursRbdPeakRssKiB / KiB).toFixed(0), (r.oursNodeMaxRssKiB / KiB).toFixed(0)].map(String));
       const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
       for (const r of [head, ...rows]) console.log(r.map((c, i) => (i ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  '));
-      console.log(`medians of ${ROUNDS} rounds; raw = rbd CLI + sha256sum, ours = Rbd + fsync + sha256File + rename; node maxRSS includes the Node baseline (${(nodeBaselineMaxRssKiB / KiB).toFixed(0)} MiB before the first op)`);
+      console.log(`medians of ${ROUNDS} rounds; raw = rbd CLI + sha256sum, ours = the exportPoint activity (export, fsync, sha256, rename, manifest, catalog); node maxRSS includes the Node baseline (${(nodeBaselineMaxRssKiB / KiB).toFixed(0)} MiB before the first op)`);
     }
     console.log(JSON.stringify(summary));
   } finally {
