@@ -1,67 +1,13 @@
-import { Client, WorkflowFailedError, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { Client } from '@temporalio/client';
 import { InputError, loadConfig, type Config } from '../src/config/config.js';
-import { connect, UnreachableError } from '../src/client/connection.js';
+import { connect } from '../src/client/connection.js';
 import { checkWorkerPolls } from '../src/client/admin.js';
-import { NameError } from '../src/names/names.js';
-import { INPUT_ERROR } from '../src/contract/backup.js';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_BAD_INPUT = 2;
-/** `run --timeout` expired: the run was not judged and goes on in Temporal. */
-export const EXIT_STILL_RUNNING = 3;
+export { EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STILL_RUNNING, errorLine, exitOnError } from './exit.js';
 
 /** The image's mutex is held by another run: not bad input, but nothing was done (exit 1). */
 export class BusyError extends Error {
   override name = 'BusyError';
-}
-
-/**
- * Errors of the backup data rather than of the request: an unreadable catalog or a path that is
- * not what the catalog says. Matched by name, as activities do, because they may arrive from
- * modules this file does not import.
- */
-const DATA_ERRORS = new Set(['CatalogUnreadableError', 'UnsafePathError', 'IdentityUnreadableError']);
-
-/** One line, whatever the message holds: a second line would be read as another error. */
-export function errorLine(msg: string): void {
-  process.stderr.write(`rbd-backup: ${msg.trim().replace(/\s*\n\s*/g, ' ')}\n`);
-}
-
-/** Every command ends here on error: one line on stderr naming the culprit, and the right exit code. */
-export function exitOnError(e: unknown): never {
-  if (e instanceof InputError || e instanceof NameError || e instanceof UnreachableError) {
-    errorLine(e.message);
-    process.exit(EXIT_BAD_INPUT);
-  }
-  if (e instanceof BusyError) {
-    errorLine(e.message);
-    process.exit(EXIT_FAILED);
-  }
-  if (e instanceof Error && DATA_ERRORS.has(e.name)) {
-    errorLine(e.message);
-    process.exit(EXIT_FAILED);
-  }
-  if (e instanceof WorkflowExecutionAlreadyStartedError) {
-    errorLine(`a run with workflow ID ${e.workflowId} already exists: choose another --backup-name`);
-    process.exit(EXIT_BAD_INPUT);
-  }
-  if (e instanceof WorkflowFailedError) {
-    const root = rootCause(e);
-    errorLine(root.message);
-    process.exit(root instanceof ApplicationFailure && root.type === INPUT_ERROR ? EXIT_BAD_INPUT : EXIT_FAILED);
-  }
-  // A plain Error's message says it all; another type (TypeError, …) is a bug and keeps its name.
-  errorLine(e instanceof Error ? (e.name === 'Error' ? e.message : `${e.name}: ${e.message}`) : String(e));
-  process.exit(EXIT_FAILED);
-}
-
-/** The innermost failure: an activity's own error rather than "Activity task failed". */
-function rootCause(e: Error): Error {
-  let c: Error = e;
-  while (c.cause instanceof Error) c = c.cause;
-  return c;
 }
 
 export function configFrom(opts: { config?: string }): Config {

@@ -1,14 +1,7 @@
 #!/usr/bin/env node
 /** The `rbd-backup` command: parse, call, print, exit. No logic lives here. */
 import { Command, CommanderError } from 'commander';
-import { errorLine, exitOnError, EXIT_BAD_INPUT } from './common.js';
-import { runCommand } from './run.js';
-import { listCommand } from './list.js';
-import { workerCommand } from './worker.js';
-import { catalogRebuildCommand } from './catalog.js';
-import { restoreCommand } from './restore.js';
-import { verifyCommand } from './verify.js';
-import { deleteCommand } from './delete.js';
+import { errorLine, exitOnError, EXIT_BAD_INPUT } from './exit.js';
 
 const program = new Command('rbd-backup')
   .description('Durable backup and restore of Ceph RBD images, orchestrated by Temporal')
@@ -33,8 +26,11 @@ interface CommandSpec {
   description: string;
   argument?: Option;
   options: Option[];
-  // Commander passes the argument (if any) and then the options object.
-  run: (...args: never[]) => Promise<number>;
+  /**
+   * Loaded only when its command runs: the Temporal client, the worker and zod cost most of a
+   * second to load, which `--help` or `list` should not pay.
+   */
+  load: () => Promise<(...args: never[]) => Promise<number>>;
 }
 
 const commands: CommandSpec[] = [
@@ -51,14 +47,14 @@ const commands: CommandSpec[] = [
       ['--timeout <duration>', 'stop waiting after this long (90s, 10m, 2h, 1d) and exit 3; the run goes on'],
       jsonOpt,
     ],
-    run: runCommand,
+    load: async () => (await import('./run.js')).runCommand,
   },
   {
     path: ['list'],
     description: 'list circles and points in the backup directory',
     argument: ['[image]', 'POOL/IMAGE'],
     options: [configOpt, jsonOpt],
-    run: listCommand,
+    load: async () => (await import('./list.js')).listCommand,
   },
   {
     path: ['restore'],
@@ -73,14 +69,14 @@ const commands: CommandSpec[] = [
       ['--keep-snapshots', "keep the chain's snapshots on the restored image"],
       jsonOpt,
     ],
-    run: restoreCommand,
+    load: async () => (await import('./restore.js')).restoreCommand,
   },
   {
     path: ['verify'],
     description: "check every stored file against the catalog's sha256; --deep also restores and compares",
     argument: ['[image]', 'POOL/IMAGE (default: every image in the backup directory)'],
     options: [configOpt, destinationOpt, ['--deep', 'restore the newest point to a scratch image and compare it byte for byte with its snapshot'], jsonOpt],
-    run: verifyCommand,
+    load: async () => (await import('./verify.js')).verifyCommand,
   },
   {
     path: ['delete'],
@@ -93,7 +89,7 @@ const commands: CommandSpec[] = [
       ['--point <name>', 'newest point of a circle to delete (a backup or snapshot name)'],
       jsonOpt,
     ],
-    run: deleteCommand,
+    load: async () => (await import('./delete.js')).deleteCommand,
   },
   {
     path: ['catalog', 'rebuild'],
@@ -101,13 +97,13 @@ const commands: CommandSpec[] = [
       'rebuild catalog.json from the circle directories (manifests, else file names, diff headers and recomputed sha256); without POOL/IMAGE, every image whose catalog cannot be read',
     argument: ['[image]', 'POOL/IMAGE'],
     options: [configOpt, destinationOpt, ['--replace', 'also replace a catalog.json that reads fine'], jsonOpt],
-    run: catalogRebuildCommand,
+    load: async () => (await import('./catalog.js')).catalogRebuildCommand,
   },
   {
     path: ['worker'],
     description: 'run the Temporal worker for this cluster',
     options: [configOpt],
-    run: workerCommand,
+    load: async () => (await import('./worker.js')).workerCommand,
   },
 ];
 
@@ -120,9 +116,11 @@ for (const spec of commands) {
   const cmd = parent.command(spec.path.at(-1)!).description(spec.description);
   if (spec.argument) cmd.argument(...spec.argument);
   for (const o of spec.options) cmd.option(...o);
-  const run = spec.run as (...args: unknown[]) => Promise<number>;
   // Commander's last argument is the Command itself; ours take the argument and the options.
-  cmd.action(async (...args: unknown[]) => process.exit(await run(...args.slice(0, -1))));
+  cmd.action(async (...args: unknown[]) => {
+    const run = (await spec.load()) as (...a: unknown[]) => Promise<number>;
+    process.exit(await run(...args.slice(0, -1)));
+  });
 }
 
 try {
