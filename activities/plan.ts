@@ -98,10 +98,11 @@ export function createPlanActivities(deps: BackupDeps) {
           }
         }
       }
-      const fsid = await checkIdentity(catalog);
+      // Independent questions to the cluster, asked together: each `ceph` call is a process start.
+      const [fsid, poolList] = await Promise.all([checkIdentity(catalog), rbd.pools()]);
       const fsStat = await statfs(await nearestExisting(catalog.root));
       const freeBytes = Number(fsStat.bavail) * Number(fsStat.bsize);
-      const pools = new Set(await rbd.pools());
+      const pools = new Set(poolList);
       const skipped: PlanResult['skipped'] = [];
       const present = input.images.filter((s) => {
         if (pools.has(s.pool)) return true;
@@ -126,8 +127,9 @@ export function createPlanActivities(deps: BackupDeps) {
   }
 
   async function imageFacts(catalog: Catalog, sel: ImageRef): Promise<ImageFacts> {
-    const size = (await rbd.info(sel)).size;
-    const [usage, snaps, cat] = await Promise.all([rbd.usage(sel), rbd.snapshotNames(sel), catalog.load(sel)]);
+    const [usage, cat] = await Promise.all([rbd.usage(sel), catalog.load(sel)]);
+    const size = usage.provisioned;
+    const snaps = usage.snapshots;
     const f: ImageFacts = {
       pool: sel.pool,
       image: sel.image,
