@@ -25,6 +25,8 @@ interface CommandSpec {
   path: string[];
   description: string;
   argument?: Option;
+  /** A second positional argument (after `argument`). */
+  rest?: Option;
   options: Option[];
   /**
    * Loaded only when its command runs: the Temporal client, the worker and zod cost most of a
@@ -100,6 +102,20 @@ const commands: CommandSpec[] = [
     load: async () => (await import('./catalog.js')).catalogRebuildCommand,
   },
   {
+    path: ['history'],
+    description: 'runs newest first from Temporal visibility: backup runs, or with POOL/IMAGE every workflow of that image',
+    argument: ['[image]', 'POOL/IMAGE'],
+    options: [
+      configOpt,
+      ['--since <when>', 'only runs started since this ISO 8601 instant or this long ago (2h, 7d)'],
+      ['--status <status>', 'running, completed, failed, cancelled, terminated or timed-out'],
+      ['--limit <n>', 'at most this many runs (default 20)'],
+      jsonOpt,
+    ],
+    load: async () => (await import('./history.js')).historyCommand,
+  },
+  ...scheduleCommands(),
+  {
     path: ['worker'],
     description: 'run the Temporal worker for this cluster',
     options: [configOpt],
@@ -107,7 +123,49 @@ const commands: CommandSpec[] = [
   },
 ];
 
-const groups: Record<string, string> = { catalog: 'maintain the catalog (catalog.json) of the backup directory' };
+/** The `schedule` sub-commands; each module function takes (NAME, [images,] options). */
+function scheduleCommands(): CommandSpec[] {
+  const name: Option = ['<name>', 'schedule name (letters, digits, _ . -)'];
+  const timing: Option[] = [
+    ['--cron <expr>', "five-field cron expression, e.g. '0 1 * * *'"],
+    ['--every <duration>', 'an interval instead of a cron expression (90s, 10m, 2h, 1d)'],
+    ['--timezone <tz>', 'IANA time zone of the cron expression (default: backup.timezone)'],
+    ['--overlap <policy>', 'skip (default), buffer-one, buffer-all, cancel-other or allow-all'],
+    ['--catchup-window <duration>', 'run a missed slot if the server comes back within this long (default 6h)'],
+    ['--jitter <duration>', 'start each run up to this much later, at random'],
+    ['--note <text>', 'a note kept with the schedule'],
+  ];
+  const load = (f: keyof typeof import('./schedule.js')) => async () => (await import('./schedule.js'))[f] as (...args: never[]) => Promise<number>;
+  return [
+    {
+      path: ['schedule', 'create'],
+      description: 'create a schedule that starts backupRun (the worker reads its list file and policy at each run)',
+      argument: name,
+      rest: ['[images...]', 'POOL/IMAGE to back up instead of the list file'],
+      options: [configOpt, ...timing, ['--paused', 'create it paused'], destinationOpt, jsonOpt],
+      load: load('scheduleCreateCommand'),
+    },
+    { path: ['schedule', 'update'], description: "change a schedule's timing, overlap, catch-up window or note", argument: name, options: [configOpt, ...timing, jsonOpt], load: load('scheduleUpdateCommand') },
+    { path: ['schedule', 'describe'], description: 'spec, paused state and note, next run times and recent runs with their status', argument: name, options: [configOpt, jsonOpt], load: load('scheduleDescribeCommand') },
+    { path: ['schedule', 'list'], description: "this cluster's schedules", options: [configOpt, jsonOpt], load: load('scheduleListCommand') },
+    { path: ['schedule', 'pause'], description: 'pause a schedule', argument: name, options: [configOpt, ['--note <text>', 'why'], jsonOpt], load: load('schedulePauseCommand') },
+    { path: ['schedule', 'unpause'], description: 'unpause a schedule', argument: name, options: [configOpt, ['--note <text>', 'why'], jsonOpt], load: load('scheduleUnpauseCommand') },
+    { path: ['schedule', 'trigger'], description: "start a run now (the schedule's overlap policy applies)", argument: name, options: [configOpt, jsonOpt], load: load('scheduleTriggerCommand') },
+    {
+      path: ['schedule', 'backfill'],
+      description: 'run every slot of the schedule between --from and --to, each as of its nominal time (overlap buffer-all)',
+      argument: name,
+      options: [configOpt, ['--from <iso8601>', 'start of the range'], ['--to <iso8601>', 'end of the range'], jsonOpt],
+      load: load('scheduleBackfillCommand'),
+    },
+    { path: ['schedule', 'delete'], description: 'delete a schedule (its runs are kept)', argument: name, options: [configOpt, jsonOpt], load: load('scheduleDeleteCommand') },
+  ];
+}
+
+const groups: Record<string, string> = {
+  catalog: 'maintain the catalog (catalog.json) of the backup directory',
+  schedule: 'Temporal schedules of backup runs (ID rbd-backup/<cluster>/<NAME>)',
+};
 for (const spec of commands) {
   let parent = program;
   for (const word of spec.path.slice(0, -1)) {
@@ -115,6 +173,7 @@ for (const spec of commands) {
   }
   const cmd = parent.command(spec.path.at(-1)!).description(spec.description);
   if (spec.argument) cmd.argument(...spec.argument);
+  if (spec.rest) cmd.argument(...spec.rest);
   for (const o of spec.options) cmd.option(...o);
   // Commander's last argument is the Command itself; ours take the argument and the options.
   cmd.action(async (...args: unknown[]) => {
