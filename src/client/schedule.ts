@@ -121,6 +121,11 @@ export function overlapPolicy(s: string | undefined): ScheduleOverlapPolicy {
   return p;
 }
 
+/** The CLI's word for a policy, so `describe` reads back what `create` was given. */
+export function overlapWord(p: ScheduleOverlapPolicy | undefined): string {
+  return Object.keys(OVERLAP_POLICIES).find((k) => OVERLAP_POLICIES[k] === p) ?? String(p).toLowerCase().replace(/_/g, '-');
+}
+
 /** `--from`/`--to` of a backfill: real instants, in order. */
 export function backfillRange(from: string, to: string): { start: Date; end: Date } {
   for (const [opt, v] of [['--from', from], ['--to', to]] as const) {
@@ -302,7 +307,7 @@ export async function describeSchedule(client: Client, cluster: string, name: st
     ...(d.spec.timezone ? { timezone: d.spec.timezone } : {}),
     paused: d.state.paused,
     ...(d.state.note ? { note: d.state.note } : {}),
-    overlap: String(d.policies.overlap),
+    overlap: overlapWord(d.policies.overlap),
     catchupWindowMs: Number(d.policies.catchupWindow),
     input: action.args?.[0],
     nextRuns: d.info.nextActionTimes.map((t) => t.toISOString()),

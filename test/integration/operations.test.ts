@@ -85,7 +85,7 @@ describe('schedules and history through the CLI', () => {
     assert.equal(v.paused, true);
     assert.equal(v.note, 'made by a test');
     assert.deepEqual(v.every, ['365d']);
-    assert.equal(v.overlap, 'SKIP');
+    assert.equal(v.overlap, 'skip');
     assert.equal(v.catchupWindowMs, 6 * 3600_000);
     assert.deepEqual(v.input, { cluster: 'ceph', images: [{ pool: 'rbd', image: imgA }] });
     assert.ok(json<{ name: string }[]>(await cli('schedule', 'list', ...c, '--json')).some((s) => s.name === live));
@@ -119,7 +119,7 @@ describe('schedules and history through the CLI', () => {
     json(await cli('schedule', 'update', live, '--cron', '0 3 * * *', '--overlap', 'buffer-one', ...c, '--json'));
     const updated = await describeIt(live);
     assert.deepEqual(updated.cron, ['0 3 * * *']);
-    assert.equal(updated.overlap, 'BUFFER_ONE');
+    assert.equal(updated.overlap, 'buffer-one');
     assert.ok(updated.nextRuns.every((t) => t.endsWith('T03:00:00.000Z')), JSON.stringify(updated.nextRuns));
 
     assert.equal((await cli('schedule', 'delete', live, ...c)).code, 0);

@@ -6,6 +6,7 @@ import {
   calendarText,
   checkCron,
   overlapPolicy,
+  overlapWord,
   parseScheduleDuration,
   scheduleId,
   scheduleOptions,
@@ -70,6 +71,8 @@ describe('schedule specs and options', () => {
     assert.equal(overlapPolicy('buffer-all'), 'BUFFER_ALL');
     assert.equal(overlapPolicy('cancel-other'), 'CANCEL_OTHER');
     assert.throws(() => overlapPolicy('SKIP'), inputError(/^--overlap "SKIP"/));
+    assert.equal(overlapWord('BUFFER_ONE'), 'buffer-one');
+    assert.equal(overlapWord('TERMINATE_OTHER'), 'terminate-other');
   });
   test('IDs, and a name that could climb or start an option is refused', () => {
     assert.equal(scheduleId('ceph', 'nightly'), 'rbd-backup/ceph/nightly');
