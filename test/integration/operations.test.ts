@@ -53,7 +53,7 @@ describe('schedules and history through the CLI', () => {
     // Monday full, other days incremental: the backfilled Mon/Tue/Wed give full, incr, incr.
     cfg = writeConfig('ops', { full_weekdays: [1], incremental_weekdays: [2, 3, 4, 5, 6, 7], timezone: 'UTC' });
     // imgA is large enough that a run is still in flight when the second trigger comes.
-    await Promise.all([createImage('rbd', imgA, 256, 96), createImage('rbd', imgB, 8, 1)]);
+    await Promise.all([createImage('rbd', imgA, 512, 256), createImage('rbd', imgB, 8, 1)]);
     worker = await startWorker(cfg.file);
     connection = await Connection.connect({ address: temporal.address });
     client = new Client({ connection });
@@ -89,12 +89,22 @@ describe('schedules and history through the CLI', () => {
     assert.equal(v.catchupWindowMs, 6 * 3600_000);
     assert.deepEqual(v.input, { cluster: 'ceph', images: [{ pool: 'rbd', image: imgA }] });
     assert.ok(json<{ name: string }[]>(await cli('schedule', 'list', ...c, '--json')).some((s) => s.name === live));
+    const text = await cli('schedule', 'describe', live, ...c);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`^schedule rbd-backup/ceph/${live}: paused \\(made by a test\\)\n  spec: every 365d in UTC\n`));
 
     assert.equal((await cli('schedule', 'trigger', live, ...c)).code, 0);
-    const running = await until(live, (x) => x.recentRuns.length > 0, 30_000);
-    assert.equal(running.recentRuns[0]!.status, 'running', 'the run is still in flight when the second trigger comes');
+    // Observed through the SDK: a CLI process per poll is slower than a small run.
+    const schedule = client.schedule.getHandle(`rbd-backup/ceph/${live}`);
+    let first: string | undefined;
+    for (let i = 0; i < 300 && !first; i++) {
+      first = (await schedule.describe()).info.recentActions[0]?.action.workflow.workflowId;
+      if (!first) await sleep(50);
+    }
+    assert.ok(first, 'the trigger started a run');
+    assert.equal((await client.workflow.getHandle(first).describe()).status.name, 'RUNNING', 'the run is still in flight when the second trigger comes');
     assert.equal((await cli('schedule', 'trigger', live, ...c)).code, 0);
-    const report = (await client.workflow.getHandle(running.recentRuns[0]!.workflowId).result()) as BackupReport;
+    const report = (await client.workflow.getHandle(first).result()) as BackupReport;
     assert.equal(report.status, 'ok');
     const after = await describeIt(live);
     assert.equal(after.recentRuns.length, 1, 'Skip dropped the trigger that came while a run was in flight');
@@ -109,6 +119,9 @@ describe('schedules and history through the CLI', () => {
     const perImage = json<HistoryRow[]>(await cli('history', `rbd/${imgA}`, ...c, '--json'));
     assert.ok(perImage.some((r) => r.kind === 'image-backup' && r.status === 'completed' && r.backupName === report.backupName), JSON.stringify(perImage));
     assert.deepEqual(json<HistoryRow[]>(await cli('history', `rbd/${imgA}`, ...c, '--status', 'failed', '--json')), []);
+    const lines = await cli('history', `rbd/${imgA}`, ...c, '--limit', '1');
+    assert.equal(lines.code, 0, lines.stderr);
+    assert.match(lines.stdout, new RegExp(`^image-backup\t${report.backupName}\t\\S+\t\\S+\tcompleted\trbd-backup-image/ceph/rbd/${imgA}$`));
 
     json(await cli('schedule', 'unpause', live, ...c, '--json'));
     assert.equal((await describeIt(live)).paused, false);
@@ -119,6 +132,7 @@ describe('schedules and history through the CLI', () => {
     json(await cli('schedule', 'update', live, '--cron', '0 3 * * *', '--overlap', 'buffer-one', ...c, '--json'));
     const updated = await describeIt(live);
     assert.deepEqual(updated.cron, ['0 3 * * *']);
+    assert.match((await cli('schedule', 'describe', live, ...c)).stdout, /spec: cron '0 3 \* \* \*' in UTC/);
     assert.equal(updated.overlap, 'buffer-one');
     assert.ok(updated.nextRuns.every((t) => t.endsWith('T03:00:00.000Z')), JSON.stringify(updated.nextRuns));
 
