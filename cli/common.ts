@@ -10,9 +10,13 @@ export class BusyError extends Error {
   override name = 'BusyError';
 }
 
+/** Where an operator expects it: --config, else $RBD_BACKUP_CONFIG, else the system path. */
+export const DEFAULT_CONFIG = '/etc/rbd-backup/config.yaml';
+
 export function configFrom(opts: { config?: string }): Config {
-  if (!opts.config) throw new InputError('--config FILE is required');
-  return loadConfig(opts.config);
+  const file = opts.config ?? process.env.RBD_BACKUP_CONFIG ?? DEFAULT_CONFIG;
+  if (!file) throw new InputError('--config FILE is empty');
+  return loadConfig(file);
 }
 
 /** A destination key as the worker's config spells them; a path or an empty key is refused here. */

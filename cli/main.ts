@@ -1,10 +1,15 @@
 #!/usr/bin/env node
 /** The `rbd-backup` command: parse, call, print, exit. No logic lives here. */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { errorLine, exitOnError, EXIT_BAD_INPUT } from './exit.js';
 
+// dist/cli/main.js → the package's own package.json, two floors up.
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('rbd-backup')
   .description('Durable backup and restore of Ceph RBD images, orchestrated by Temporal')
+  .version(version, '-V, --version')
   .exitOverride()
   .configureOutput({
     // Usage errors read like every other refusal: one line, `rbd-backup: ` and the culprit
@@ -16,7 +21,7 @@ const program = new Command('rbd-backup')
   });
 
 type Option = readonly [flags: string, description: string];
-const configOpt: Option = ['-c, --config <file>', 'config file (YAML)'];
+const configOpt: Option = ['-c, --config <file>', 'config file (YAML; default: $RBD_BACKUP_CONFIG, else /etc/rbd-backup/config.yaml)'];
 const destinationOpt: Option = ['--destination <key>', "a destination key of the worker's config (default: backup.destination)"];
 const jsonOpt: Option = ['--json', 'print one JSON document on stdout'];
 
