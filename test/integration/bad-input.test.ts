@@ -215,6 +215,12 @@ const cases: Case[] = [
   { name: '--destination the worker does not have', args: () => runA('--destination', 'offsite', ...freshAsOf()), code: 2, says: () => /destination "offsite" is not configured on this worker \(configured: default, missing, file, ro, cj\)/ },
   { name: 'list with a destination that does not exist', args: () => ['list', '--config', variant('list-missing', (d) => (d.backup.destination = dest('missing')))], code: 2, says: () => new RegExp(`backup\\.destination ${esc(dest('missing'))} does not exist`) },
 
+  // Runs that do not exist: status and cancel have nothing to show or stop (2); cancel needs a run.
+  { name: 'status of an unknown run', args: () => ['status', 'bi-no-such-run', ...c()], code: 2, says: () => /^rbd-backup: bi-no-such-run: no backup run rbd-backup-run\/ceph\/bi-no-such-run$/ },
+  { name: 'status of an unknown workflow ID', args: () => ['status', 'rbd-backup-run/ceph/bi-nope', ...c()], code: 2, says: () => /^rbd-backup: rbd-backup-run\/ceph\/bi-nope: no backup run rbd-backup-run\/ceph\/bi-nope$/ },
+  { name: 'cancel of an unknown run', args: () => ['cancel', 'bi-no-such-run', ...c()], code: 2, says: () => /^rbd-backup: bi-no-such-run: no backup run rbd-backup-run\/ceph\/bi-no-such-run$/ },
+  { name: 'cancel without a run', args: () => ['cancel', ...c()], code: 2, says: () => /missing required argument 'run'/ },
+
   // Images that do not exist or were never backed up. `list` answers from the backup directory
   // (exit 0, "no backups"); `verify` of a named image without backups is a finding (1);
   // restore and delete have nothing to act on (2).
