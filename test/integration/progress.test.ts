@@ -158,7 +158,7 @@ test('cancel mid-export: the run ends cancelled, no partial file, no snapshot of
   assert.equal(again.stderr.trim().split('\n').length, 1);
   const unknown = await cli('cancel', 'no-such-run', '--config', cfg.file);
   assert.equal(unknown.code, 2);
-  assert.match(unknown.stderr, /^rbd-backup: no-such-run: no backup run rbd-backup-run\/ceph\/no-such-run\n$/);
+  assert.match(unknown.stderr, /^rbd-backup: no-such-run: no backup run rbd-backup-run\/ceph\/no-such-run$/);
 
   // The next run of the big image is an incremental from its last good point.
   await rbd('config', 'image', 'remove', BIG, 'rbd_qos_read_bps_limit');
