@@ -150,7 +150,7 @@ const cases: Case[] = [
   { name: 'restore --destination that is empty', args: () => restoreA('--destination', ''), code: 2, says: () => /--destination "" is not a destination key/ },
 
   // The command line itself.
-  { name: 'no sub-command', args: () => [], code: 2, says: () => /^rbd-backup: no command given: use one of run, list, restore, verify, delete, catalog, worker / },
+  { name: 'no sub-command', args: () => [], code: 2, says: () => /^rbd-backup: no command given: use one of run, status, cancel, list, restore, verify, delete, catalog, worker / },
   { name: 'an unknown sub-command', args: () => ['backup', ...c()], code: 2, says: () => /^rbd-backup: unknown command 'backup'$/ },
   { name: 'a misspelt sub-command', args: () => ['restor', 'rbd/bi-a'], code: 2, says: () => /^rbd-backup: unknown command 'restor' \(Did you mean restore\?\)$/ },
   { name: 'an unknown option', args: () => runA('--fast'), code: 2, says: () => /^rbd-backup: unknown option '--fast'$/ },
