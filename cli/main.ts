@@ -57,6 +57,20 @@ const commands: CommandSpec[] = [
     load: async () => (await import('./run.js')).runCommand,
   },
   {
+    path: ['status'],
+    description: 'show a backup run per image: phase and bytes, with run totals, rate and ETA',
+    argument: ['[run]', 'backup name or workflow ID (default: the newest backup run of the cluster)'],
+    options: [configOpt, ['--watch', 'refresh every 2 s until the run closes'], jsonOpt],
+    load: async () => (await import('./status.js')).statusCommand,
+  },
+  {
+    path: ['cancel'],
+    description: "cancel a backup run: exports in flight stop, the run's snapshots are removed, finished images keep their points",
+    argument: ['<run>', 'backup name or workflow ID'],
+    options: [configOpt, jsonOpt],
+    load: async () => (await import('./cancel.js')).cancelCommand,
+  },
+  {
     path: ['list'],
     description: 'list circles and points in the backup directory',
     argument: ['[image]', 'POOL/IMAGE'],

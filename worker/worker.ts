@@ -11,6 +11,7 @@ import type { Config } from '../src/config/config.js';
 import { Rbd } from '../src/rbd/rbd.js';
 import { exportQueue, snapDeleteQueue } from '../src/contract/backup.js';
 import { createActivities, type Activities } from '../activities/index.js';
+import { HEARTBEAT_MS } from '../activities/errors.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
 
@@ -63,7 +64,15 @@ export async function createWorkerSet(o: WorkerSetOptions): Promise<WorkerSet> {
   const workflowSource = o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath };
   const workers = await Promise.all([
     Worker.create({ ...common, taskQueue: tq, ...workflowSource }),
-    Worker.create({ ...common, taskQueue: exportQueue(tq), maxConcurrentActivityTaskExecutions: cfg.backup.concurrency }),
+    Worker.create({
+      ...common,
+      taskQueue: exportQueue(tq),
+      maxConcurrentActivityTaskExecutions: cfg.backup.concurrency,
+      // By default the SDK sends a heartbeat at most every 24 s (80 % of the 30 s heartbeat
+      // timeout): `status` would show an export's bytes that old, and a cancel would wait as long
+      // to reach rbd. Heartbeats are not history events; one every 2 s per export costs nothing.
+      maxHeartbeatThrottleInterval: HEARTBEAT_MS,
+    }),
     Worker.create({ ...common, taskQueue: snapDeleteQueue(tq), maxConcurrentActivityTaskExecutions: 1 }),
   ]);
   return {

@@ -7,9 +7,14 @@
  * slots are `concurrency`; deletions on one with a single slot.
  */
 import {
+  CancellationScope,
+  CancelledFailure,
   ParentClosePolicy,
+  defineQuery,
   executeChild,
+  isCancellation,
   proxyActivities,
+  setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -31,6 +36,10 @@ import { underImageMutex } from './image-mutex.js';
 import { planStep } from './activity-options.js';
 import { refuseInput, withContract } from './contract.js';
 import { backupRunInputSchema, imageBatchSchema } from '../src/contract/schema.js';
+import { PROGRESS_QUERY, exportBytesExpected, phaseOfResult, type ImageProgress, type RunProgress } from '../src/contract/progress.js';
+
+/** Answered from what the run already holds (plans, results): watching a run adds no event. */
+export const runProgressQuery = defineQuery<RunProgress>(PROGRESS_QUERY);
 
 export { BATCH_SIZE } from '../src/plan/batch.js';
 
@@ -55,6 +64,34 @@ async function runBackup(input: BackupRunInput): Promise<BackupReport> {
   const backupName = input.backupName ?? compactUtc(runTime);
   const snapshot = snapshotNameFor(runTime);
   const startedAt = new Date().toISOString();
+  let runPhase: RunProgress['phase'] = 'resolving';
+  let reportFile: string | undefined;
+  const planned: ImagePlan[] = [];
+  const finished = new Map<string, ImageResult>();
+  // Every image the run has heard of: skipped and not-scheduled ones first, then the plans.
+  const settled: ImageResult[] = [];
+  setHandler(runProgressQuery, (): RunProgress => {
+    const images: ImageProgress[] = settled.map((r) => ({ pool: r.pool, image: r.image, phase: phaseOfResult(r), ...(r.reason ? { reason: r.reason } : {}) }));
+    for (const p of planned) {
+      const r = finished.get(imageKey(p));
+      const expected = exportBytesExpected(p);
+      if (!r) {
+        images.push({ pool: p.pool, image: p.image, phase: 'planned', type: p.type, bytesDone: 0, bytesExpected: expected });
+        continue;
+      }
+      const why = r.error?.message ?? r.reason;
+      images.push({
+        pool: p.pool,
+        image: p.image,
+        phase: phaseOfResult(r),
+        type: p.type,
+        bytesDone: r.status === 'ok' ? (r.bytes ?? expected) : 0,
+        bytesExpected: r.status === 'ok' ? (r.bytes ?? expected) : expected,
+        ...(r.status !== 'ok' && why ? { reason: why } : {}),
+      });
+    }
+    return { workflowId: info.workflowId, backupName, cluster: input.cluster, runTime: runTime.toISOString(), phase: runPhase, images, ...(reportFile ? { reportFile } : {}) };
+  });
   upsertSearchAttributes([
     { key: RBD_BACKUP_KIND, value: 'backup-run' },
     { key: RBD_BACKUP_NAME, value: backupName },
@@ -82,6 +119,7 @@ async function runBackup(input: BackupRunInput): Promise<BackupReport> {
   const scheduledToday = [...rule.fullWeekdays, ...rule.incrementalWeekdays].includes(rule.weekday);
   if (!scheduledToday && !images.some((s) => s.backupType)) return report('nothing-scheduled', []);
 
+  runPhase = 'planning';
   const plan = await planRun({ cluster: input.cluster, destination: policy.destination, images, backupName, snapshot, workflowId: info.workflowId });
 
   // Plans recorded before the field was renamed say `missing`: runs in flight replay unchanged.
@@ -117,7 +155,11 @@ async function runBackup(input: BackupRunInput): Promise<BackupReport> {
     if (d.type === 'incr') p.fromSnapshot = d.fromSnapshot!;
     plans.push(p);
   }
-  if (plans.length === 0 && results.every((r) => r.status === 'not-scheduled')) return report('nothing-scheduled', results);
+  settled.push(...results);
+  if (plans.length === 0 && results.every((r) => r.status === 'not-scheduled')) {
+    runPhase = 'done';
+    return report('nothing-scheduled', results);
+  }
 
   const needed = plans.reduce((s, p) => s + p.estimatedBytes, 0);
   const spaceProblem = checkSpace(needed, plan.freeBytes, policy.spaceMargin);
@@ -125,18 +167,46 @@ async function runBackup(input: BackupRunInput): Promise<BackupReport> {
 
   await recordCluster({ cluster: input.cluster, destination: policy.destination, fsid: plan.fsid });
   const ordered = largestFirst(plans);
-  if (ordered.length <= BATCH_SIZE) results.push(...(await imageBatch(ordered)));
+  planned.push(...ordered);
+  runPhase = 'backing up';
+  const record = (r: ImageResult) => finished.set(imageKey(r), r);
+  if (ordered.length <= BATCH_SIZE) results.push(...(await withContract('imageBatch', imageBatchSchema, ordered, (ps) => startImages(ps, record))));
   else {
     const batches = await Promise.all(
-      chunk(ordered, BATCH_SIZE).map((slice, i) =>
-        executeChild(imageBatch, {
-          args: [slice],
-          workflowId: `${info.workflowId}/batch-${i}`,
-          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-        }),
-      ),
+      chunk(ordered, BATCH_SIZE).map(async (slice, i) => {
+        try {
+          const got = await executeChild(imageBatch, {
+            args: [slice],
+            workflowId: `${info.workflowId}/batch-${i}`,
+            parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+          });
+          got.forEach(record);
+          return got;
+        } catch (e) {
+          // A batch cancelled with the run: its images' children have cleaned up by now.
+          if (!isCancellation(e)) throw e;
+          return slice.map((p): ImageResult => {
+            const r: ImageResult = { pool: p.pool, image: p.image, status: 'cancelled', reason: 'run cancelled' };
+            record(r);
+            return r;
+          });
+        }
+      }),
     );
     results.push(...batches.flat());
+  }
+
+  if (CancellationScope.current().consideredCancelled) {
+    // The children have removed their snapshots (each waits for its export to stop first); the
+    // images that finished keep their points. The report says which were cancelled, then the run
+    // ends cancelled, as the request asked.
+    runPhase = 'writing report';
+    const done = new Set(results.map(imageKey));
+    for (const p of ordered) if (!done.has(imageKey(p))) results.push({ pool: p.pool, image: p.image, status: 'cancelled', reason: 'run cancelled' });
+    const final = report('cancelled', fitResults(results));
+    reportFile = await CancellationScope.nonCancellable(() => writeReport({ destination: policy.destination, report: final }));
+    runPhase = 'done';
+    throw new CancelledFailure('backup run cancelled');
   }
 
   // Cleanup errors (a snapshot that would not delete) count: left alone they pile up unseen.
@@ -144,7 +214,10 @@ async function runBackup(input: BackupRunInput): Promise<BackupReport> {
   const ok = counted.filter((r) => r.status === 'ok' && !r.cleanupErrors?.length).length;
   const status: BackupReport['status'] = counted.length === 0 ? 'nothing-scheduled' : ok === counted.length ? 'ok' : ok === 0 ? 'failed' : 'partial';
   const final = report(status, fitResults(results));
+  runPhase = 'writing report';
   final.reportFile = await writeReport({ destination: policy.destination, report: final });
+  reportFile = final.reportFile;
+  runPhase = 'done';
   return final;
 }
 
@@ -153,20 +226,27 @@ export function imageBatch(plans: ImagePlan[]): Promise<ImageResult[]> {
   return withContract('imageBatch', imageBatchSchema, plans, startImages);
 }
 
-async function startImages(plans: ImagePlan[]): Promise<ImageResult[]> {
+async function startImages(plans: ImagePlan[], onResult: (r: ImageResult) => void = () => undefined): Promise<ImageResult[]> {
   return fitResults(await Promise.all(
     plans.map(async (p): Promise<ImageResult> => {
-      const r = await underImageMutex(imageBackup, {
-        cluster: p.cluster,
-        image: p,
-        kind: 'image-backup',
-        args: [p],
-        searchAttributes: [{ key: RBD_BACKUP_NAME, value: p.backupName }],
-        step: 'image workflow',
-      });
-      if (r.ok) return r.value;
-      if (r.busy) return { pool: p.pool, image: p.image, status: 'busy', reason: `${r.reason}; image not backed up by this run` };
-      return { pool: p.pool, image: p.image, status: 'failed', error: r.error };
+      const r = await imageOutcome(p);
+      onResult(r);
+      return r;
     }),
   ));
+}
+
+async function imageOutcome(p: ImagePlan): Promise<ImageResult> {
+  const r = await underImageMutex(imageBackup, {
+    cluster: p.cluster,
+    image: p,
+    kind: 'image-backup',
+    args: [p],
+    searchAttributes: [{ key: RBD_BACKUP_NAME, value: p.backupName }],
+    step: 'image workflow',
+  });
+  if (r.ok) return r.value;
+  if (r.busy) return { pool: p.pool, image: p.image, status: 'busy', reason: `${r.reason}; image not backed up by this run` };
+  if (r.cancelled) return { pool: p.pool, image: p.image, status: 'cancelled', reason: 'run cancelled; its snapshot removed' };
+  return { pool: p.pool, image: p.image, status: 'failed', error: r.error };
 }

@@ -3,13 +3,16 @@
  * image's own workflow ID (see imageWorkflowId), so no two runs, restores or deletes touch an image
  * at once. Failures are reported, never thrown: one image must not stop the others.
  */
-import { ActivityCancellationType, CancellationScope, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, CancellationScope, defineQuery, isCancellation, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { BackupActivities } from '../activities/backup.js';
 import { exportQueue, snapDeleteQueue, type ImagePlan, type ImageResult } from '../src/contract/backup.js';
 import { failureDetail } from './failure.js';
 import { withContract } from './contract.js';
 import { deletionStep, exportRetry, shortStep } from './activity-options.js';
 import { imagePlanSchema } from '../src/contract/schema.js';
+import { PROGRESS_QUERY, type ImageBackupProgress, type ImageStep } from '../src/contract/progress.js';
+
+export const imageProgressQuery = defineQuery<ImageBackupProgress>(PROGRESS_QUERY);
 
 
 /** Stuck, not slow: an export gets 10 minutes plus its image's size at the slowest acceptable rate. */
@@ -38,6 +41,9 @@ export function imageBackup(plan: ImagePlan): Promise<ImageResult> {
 
 async function backUpImage(plan: ImagePlan): Promise<ImageResult> {
   const { steps, exporter, deleter } = activitiesFor(workflowInfo().taskQueue, plan);
+  // Kept in workflow state, read by the query only: the step costs no history event.
+  let at: ImageStep = 'snapshot';
+  setHandler(imageProgressQuery, () => ({ parentWorkflowId: plan.parentWorkflowId, backupName: plan.backupName, step: at }));
   const result: ImageResult = {
     pool: plan.pool,
     image: plan.image,
@@ -55,12 +61,15 @@ async function backUpImage(plan: ImagePlan): Promise<ImageResult> {
   try {
     await steps.createSnapshot(plan);
     step = 'export';
+    at = 'export';
     const exp = await exporter.exportPoint({ ...plan, workflowId: workflowInfo().workflowId });
     Object.assign(result, exp);
   } catch (e) {
     if (isCancellation(e)) {
+      at = 'deleting snapshots';
       // Cancelled runs still remove their own snapshot, or it would linger unrecorded.
       await CancellationScope.nonCancellable(() => deleter.pruneSnapshots({ ...retention, retain: plan.snapshotRetainCount, failedSnapshot: plan.snapshot }));
+      at = 'cancelled';
       throw e;
     }
     result.status = 'failed';
@@ -71,6 +80,7 @@ async function backUpImage(plan: ImagePlan): Promise<ImageResult> {
   // Retention runs after a failure too: the failed snapshot must go so it never becomes a base,
   // and the retention rule itself keeps the last good one.
   result.cleanupErrors = [];
+  at = 'deleting snapshots';
   try {
     const failed = result.status === 'failed' ? { failedSnapshot: plan.snapshot } : {};
     const del = await deleter.pruneSnapshots({ ...retention, retain: plan.snapshotRetainCount, ...failed });
@@ -79,6 +89,7 @@ async function backUpImage(plan: ImagePlan): Promise<ImageResult> {
   } catch (e) {
     result.cleanupErrors.push(failureDetail(e, 'snapshot deletion'));
   }
+  at = 'pruning';
   try {
     const pruned = await steps.pruneCircles({ ...retention, retain: plan.circleRetainCount });
     result.prunedCircles = pruned.pruned;
@@ -86,5 +97,6 @@ async function backUpImage(plan: ImagePlan): Promise<ImageResult> {
   } catch (e) {
     result.cleanupErrors.push(failureDetail(e, 'circle pruning'));
   }
+  at = result.status === 'failed' ? 'failed' : 'done';
   return result;
 }

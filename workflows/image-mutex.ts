@@ -3,7 +3,7 @@
  * running execution per ID, so backups, restores, verifies, deletes and rebuilds of one image
  * never overlap. A held ID is reported as `busy`, never waited for.
  */
-import { ParentClosePolicy, WorkflowIdReusePolicy, startChild, type Workflow } from '@temporalio/workflow';
+import { ParentClosePolicy, WorkflowIdReusePolicy, isCancellation, startChild, type Workflow } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError, type SearchAttributePair } from '@temporalio/common';
 import { imageWorkflowId } from '../src/contract/backup.js';
 import { RBD_BACKUP_IMAGES, RBD_BACKUP_KIND } from '../src/contract/search-attributes.js';
@@ -11,7 +11,7 @@ import { imageKey, type ImageRef } from '../src/names/names.js';
 import { failureDetail } from './failure.js';
 import type { FailureDetail } from '../src/contract/backup.js';
 
-export type MutexOutcome<R> = { ok: true; value: R } | { ok: false; busy: true; reason: string } | { ok: false; busy: false; error: FailureDetail };
+export type MutexOutcome<R> = { ok: true; value: R } | { ok: false; busy: true; reason: string } | { ok: false; busy: false; error: FailureDetail; cancelled?: true };
 
 export async function underImageMutex<W extends Workflow>(
   workflow: W,
@@ -30,6 +30,8 @@ export async function underImageMutex<W extends Workflow>(
     return { ok: true, value: (await child.result()) as Awaited<ReturnType<W>> };
   } catch (e) {
     if (e instanceof WorkflowExecutionAlreadyStartedError) return { ok: false, busy: true, reason: `another run holds ${workflowId}` };
+    // The child has finished its own cleanup by now (WAIT_CANCELLATION_COMPLETED, the default).
+    if (isCancellation(e)) return { ok: false, busy: false, error: failureDetail(e, o.step), cancelled: true };
     return { ok: false, busy: false, error: failureDetail(e, o.step) };
   }
 }

@@ -110,8 +110,11 @@ export interface ExportResult {
 }
 
 export interface ImageResult extends ImageRef {
-  /** not-scheduled: the weekday rule had nothing for it; it does not count against the run. */
-  status: 'ok' | 'failed' | 'busy' | 'skipped' | 'not-scheduled';
+  /**
+   * not-scheduled: the weekday rule had nothing for it; it does not count against the run.
+   * cancelled: the run was cancelled before the image's point was recorded (its snapshot removed).
+   */
+  status: 'ok' | 'failed' | 'busy' | 'skipped' | 'not-scheduled' | 'cancelled';
   type?: BackupType;
   reason?: string;
   snapshot?: string;
@@ -136,7 +139,8 @@ export interface BackupReport {
   cluster: string;
   runTime: string;
   workflowId: string;
-  status: 'ok' | 'partial' | 'failed' | 'nothing-scheduled';
+  /** cancelled: only in the report file of a cancelled run; the run itself ends cancelled. */
+  status: 'ok' | 'partial' | 'failed' | 'nothing-scheduled' | 'cancelled';
   reportFile?: string;
   startedAt: string;
   finishedAt: string;

@@ -150,7 +150,7 @@ const cases: Case[] = [
   { name: 'restore --destination that is empty', args: () => restoreA('--destination', ''), code: 2, says: () => /--destination "" is not a destination key/ },
 
   // The command line itself.
-  { name: 'no sub-command', args: () => [], code: 2, says: () => /^rbd-backup: no command given: use one of run, list, restore, verify, delete, catalog, worker / },
+  { name: 'no sub-command', args: () => [], code: 2, says: () => /^rbd-backup: no command given: use one of run, .*, worker \(rbd-backup --help\)$/ },
   { name: 'an unknown sub-command', args: () => ['backup', ...c()], code: 2, says: () => /^rbd-backup: unknown command 'backup'$/ },
   { name: 'a misspelt sub-command', args: () => ['restor', 'rbd/bi-a'], code: 2, says: () => /^rbd-backup: unknown command 'restor' \(Did you mean restore\?\)$/ },
   { name: 'an unknown option', args: () => runA('--fast'), code: 2, says: () => /^rbd-backup: unknown option '--fast'$/ },
@@ -215,6 +215,12 @@ const cases: Case[] = [
   },
   { name: '--destination the worker does not have', args: () => runA('--destination', 'offsite', ...freshAsOf()), code: 2, says: () => /destination "offsite" is not configured on this worker \(configured: default, missing, file, ro, cj\)/ },
   { name: 'list with a destination that does not exist', args: () => ['list', '--config', variant('list-missing', (d) => (d.backup.destination = dest('missing')))], code: 2, says: () => new RegExp(`backup\\.destination ${esc(dest('missing'))} does not exist`) },
+
+  // Runs that do not exist: status and cancel have nothing to show or stop (2); cancel needs a run.
+  { name: 'status of an unknown run', args: () => ['status', 'bi-no-such-run', ...c()], code: 2, says: () => /^rbd-backup: bi-no-such-run: no backup run rbd-backup-run\/ceph\/bi-no-such-run$/ },
+  { name: 'status of an unknown workflow ID', args: () => ['status', 'rbd-backup-run/ceph/bi-nope', ...c()], code: 2, says: () => /^rbd-backup: rbd-backup-run\/ceph\/bi-nope: no backup run rbd-backup-run\/ceph\/bi-nope$/ },
+  { name: 'cancel of an unknown run', args: () => ['cancel', 'bi-no-such-run', ...c()], code: 2, says: () => /^rbd-backup: bi-no-such-run: no backup run rbd-backup-run\/ceph\/bi-no-such-run$/ },
+  { name: 'cancel without a run', args: () => ['cancel', ...c()], code: 2, says: () => /missing required argument 'run'/ },
 
   // Images that do not exist or were never backed up. `list` answers from the backup directory
   // (exit 0, "no backups"); `verify` of a named image without backups is a finding (1);

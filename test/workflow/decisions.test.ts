@@ -12,6 +12,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { imageWorkflowId, INPUT_ERROR, type BackupReport, type FailureDetail } from '../../src/contract/backup.js';
 import type { ImageRef } from '../../src/names/names.js';
 import type * as workflows from '../../workflows/index.js';
+import { PROGRESS_QUERY, type RunProgress } from '../../src/contract/progress.js';
+import { runStatus } from '../../src/client/progress.js';
 import { fakeActivities, gate } from '../harness/fake-activities.js';
 import { eventTypes, fakeConfig, historyOf, localEnv, scheduledActivities, waitFor, withWorkers, workflowBundle } from '../harness/workflow-env.js';
 
@@ -122,19 +124,19 @@ describe('workflow decisions (fake activities, own dev server)', () => {
     });
   });
 
-  test('a cancelled run cancels the export and the image child still removes its own snapshot', { timeout: 60_000 }, async () => {
+  test('a cancelled run cancels the export, the image child still removes its own snapshot, and the report names the cancelled image', { timeout: 60_000 }, async () => {
     const cluster = 'wf-cancel';
     const config = fakeConfig('wf-cancel');
     const exporting = gate();
     const cancelRecorded = gate();
     let exportSawCancel = false;
-    const fakes = fakeActivities(config, {
-      exportPoint: async () => {
+    const fakes = fakeActivities(config, (d) => ({
+      exportPoint: async (p) => {
+        if (p.image === 'early') return d.exportPoint(p);
         const ctx = Context.current();
         exporting.open();
-        // Heartbeats after the first are throttled to 80 % of the 30 s heartbeat timeout, and a
-        // cancellation only reaches an activity in a heartbeat's reply: the first beat waits until
-        // the server has the cancel request, so its reply carries it at once.
+        // A cancellation only reaches an activity in a heartbeat's reply: the first beat waits
+        // until the server has the cancel request, so its reply carries it at once.
         await cancelRecorded.promise;
         const beat = setInterval(() => ctx.heartbeat(), 200);
         ctx.heartbeat();
@@ -148,15 +150,17 @@ describe('workflow decisions (fake activities, own dev server)', () => {
         }
         throw new Error('the export was never cancelled');
       },
-    });
+    }));
     await withWorkers(env, config, fakes.activities, async () => {
       const run = await env.client.workflow.start<typeof workflows.backupRun>('backupRun', {
         taskQueue: 'wf-cancel',
         workflowId: 'wf-cancel-run',
-        args: [{ cluster, images: [image('a')], asOf: AS_OF, backupName: 'cancel' }],
+        args: [{ cluster, images: [image('a'), image('early')], asOf: AS_OF, backupName: 'cancel' }],
       });
       const childId = imageWorkflowId(cluster, image('a'));
       await exporting.promise;
+      // The image that finished before the cancel keeps its point.
+      await waitFor('the early image to be done', async () => ((await runStatus(run)).images.find((i) => i.image === 'early')?.phase === 'done' ? true : undefined));
       await run.cancel();
       await waitFor('the export cancel request in the image history', async () =>
         (await historyOf(env.client, childId)).some((e) => e.activityTaskCancelRequestedEventAttributes) ? true : undefined,
@@ -167,9 +171,23 @@ describe('workflow decisions (fake activities, own dev server)', () => {
       assert.ok(failure.cause instanceof CancelledFailure, `run ended by ${String(failure.cause)}`);
       assert.equal((await run.describe()).status.name, 'CANCELLED');
       assert.ok(exportSawCancel, 'the export activity was cancelled');
-      assert.deepEqual(fakes.inputs('pruneSnapshots'), [{ cluster, destination: 'default', pool: 'rbd', image: 'a', run: 'cancel', retain: 1, failedSnapshot: SNAPSHOT }]);
-      assert.equal(fakes.inputs('pruneCircles').length, 0);
-      assert.equal(fakes.inputs('writeReport').length, 0);
+      const prunesOf = (name: string) => fakes.inputs('pruneSnapshots').filter((p) => (p as ImageRef).image === name);
+      assert.deepEqual(prunesOf('a'), [{ cluster, destination: 'default', pool: 'rbd', image: 'a', run: 'cancel', retain: 1, failedSnapshot: SNAPSHOT }]);
+      assert.equal(fakes.inputs('pruneCircles').filter((p) => (p as ImageRef).image === 'a').length, 0);
+
+      // The report is written after the children's cleanup, although the run is being cancelled.
+      const reports = fakes.inputs('writeReport') as { report: BackupReport }[];
+      assert.equal(reports.length, 1);
+      const report = reports[0]!.report;
+      assert.equal(report.status, 'cancelled');
+      assert.equal(byImage(report, 'a')?.status, 'cancelled');
+      assert.equal(byImage(report, 'early')?.status, 'ok');
+      assert.equal(byImage(report, 'early')?.snapshot, SNAPSHOT);
+
+      // The closed run still answers its progress query, which is what `cancel` prints.
+      const after = await runStatus(run);
+      assert.deepEqual(after.images.map((i) => [i.image, i.phase]).sort(), [['a', 'cancelled'], ['early', 'done']]);
+      assert.equal(after.progress.reportFile, 'fake-destination/report.json');
 
       const child = env.client.workflow.getHandle(childId);
       assert.equal((await child.describe()).status.name, 'CANCELLED');
@@ -183,6 +201,78 @@ describe('workflow decisions (fake activities, own dev server)', () => {
       assert.ok(pruneScheduled > exportCanceled, types.join(' '));
       assert.ok(types.lastIndexOf('ACTIVITY_TASK_COMPLETED') > pruneScheduled, 'the deletion completed');
       assert.equal(types.at(-1), 'WORKFLOW_EXECUTION_CANCELED');
+
+      const runTypes = eventTypes(await historyOf(env.client, run.workflowId));
+      const reportAt = runTypes.lastIndexOf('ACTIVITY_TASK_SCHEDULED');
+      assert.ok(reportAt > runTypes.lastIndexOf('CHILD_WORKFLOW_EXECUTION_CANCELED'), 'the report waits for the cancelled child');
+      assert.equal(runTypes.at(-1), 'WORKFLOW_EXECUTION_CANCELED');
+    });
+  });
+
+  test('the progress query follows each image through its phases, and watching adds no history event', { timeout: 60_000 }, async () => {
+    const cluster = 'wf-progress';
+    const config = fakeConfig('wf-progress');
+    const snapshotGate = gate();
+    const exportGate = gate();
+    const fakes = fakeActivities(config, (d) => ({
+      createSnapshot: async (p) => {
+        if (p.image === 'slow') await snapshotGate.promise;
+        return d.createSnapshot(p);
+      },
+      exportPoint: async (p) => {
+        if (p.image !== 'slow') return d.exportPoint(p);
+        Context.current().heartbeat({ phase: 'export', written: 4096, hashed: 0 });
+        await exportGate.promise;
+        return d.exportPoint(p);
+      },
+    }));
+    await withWorkers(env, config, fakes.activities, async () => {
+      const run = await env.client.workflow.start<typeof workflows.backupRun>('backupRun', {
+        taskQueue: 'wf-progress',
+        workflowId: 'wf-progress-run',
+        args: [{ cluster, images: [image('slow'), image('quick')], asOf: AS_OF, backupName: 'progress' }],
+      });
+      const phaseOf = async (name: string) => (await runStatus(run)).images.find((i) => i.image === name);
+      const reached = (name: string, phase: string) => waitFor(`${name} to reach ${phase}`, async () => {
+        const i = await phaseOf(name);
+        return i?.phase === phase ? i : undefined;
+      });
+
+      const quick = await reached('quick', 'done');
+      assert.equal(quick.bytesDone, 1024, "a finished image's bytes are its point's");
+      // The run itself only knows the plan until the child returns; the child knows its step.
+      const fromRun = (await run.query<RunProgress>(PROGRESS_QUERY)).images.find((i) => i.image === 'slow');
+      assert.deepEqual(fromRun, { pool: 'rbd', image: 'slow', phase: 'planned', type: 'full', bytesDone: 0, bytesExpected: 1 << 30 });
+      await reached('slow', 'snapshot');
+
+      snapshotGate.open();
+      const exporting = await waitFor('the heartbeat to reach status', async () => {
+        const i = await phaseOf('slow');
+        return i?.phase === 'exporting' && i.bytesDone === 4096 ? i : undefined;
+      });
+      assert.equal(exporting.exportStep, 'export');
+      assert.equal(exporting.bytesExpected, 1 << 30);
+      const mid = await runStatus(run);
+      assert.equal(mid.status, 'RUNNING');
+      assert.equal(mid.progress.phase, 'backing up');
+      assert.deepEqual(mid.totals.byPhase, { exporting: 1, done: 1 });
+      assert.equal(mid.totals.bytesDone, 4096 + 1024);
+
+      const childId = imageWorkflowId(cluster, image('slow'));
+      const before = (await historyOf(env.client, childId)).length;
+      const runBefore = (await historyOf(env.client, run.workflowId)).length;
+      for (let k = 0; k < 5; k++) await runStatus(run);
+      assert.equal((await historyOf(env.client, childId)).length, before, 'queries add no event to the image');
+      assert.equal((await historyOf(env.client, run.workflowId)).length, runBefore, 'queries add no event to the run');
+
+      exportGate.open();
+      const report = await run.result();
+      assert.equal(report.status, 'ok');
+      const end = await runStatus(run);
+      assert.equal(end.status, 'COMPLETED');
+      assert.equal(end.progress.phase, 'done');
+      assert.deepEqual(end.totals.byPhase, { done: 2 });
+      assert.equal(end.progress.reportFile, 'fake-destination/report.json');
     });
   });
 
@@ -199,7 +289,13 @@ describe('workflow decisions (fake activities, own dev server)', () => {
     const images = (n: number) => Array.from({ length: n }, (_, i) => image(`img-${String(i).padStart(3, '0')}`));
     const children = async (workflowId: string) =>
       waitFor(`children started by ${workflowId}`, async () => {
-        const started = (await historyOf(env.client, workflowId)).flatMap((e) => {
+        // A batch's start is recorded in its parent before the batch itself exists: not yet.
+        const history = await historyOf(env.client, workflowId).catch((e: unknown) => {
+          if (/NOT_FOUND/.test(String((e as Error).message))) return undefined;
+          throw e;
+        });
+        if (!history) return undefined;
+        const started = history.flatMap((e) => {
           const a = e.startChildWorkflowExecutionInitiatedEventAttributes;
           return a ? [{ type: a.workflowType?.name, id: a.workflowId }] : [];
         });
