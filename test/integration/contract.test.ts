@@ -11,6 +11,7 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { cli, createImage, isEmptyDir, rbd, startWorker, tempDir, temporal, writeConfig, type RunningWorker, type TestConfig } from '../harness/env.js';
 import type { BackupReport } from '../../src/contract/backup.js';
+import { pauseOsd, resumeOsd } from '../harness/faults.js';
 
 async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
   try {
@@ -131,10 +132,17 @@ describe('run: attach, refuse and resume by backup name', () => {
   });
 
   test('--timeout bounds the wait (exit 3) and the run goes on', async () => {
-    await createImage('rbd', 'resume-slow', 256, 64);
-    const r = await cli('run', 'rbd/resume-slow', '--config', cfg.file, '--as-of', '2033-01-03T03:00:00Z', '--timeout', '1s');
+    await createImage('rbd', 'resume-slow', 16, 4);
+    // The OSD paused, the run cannot finish however fast this machine is: the bound must end the wait.
+    pauseOsd();
+    let r: Awaited<ReturnType<typeof cli>>;
+    try {
+      r = await cli('run', 'rbd/resume-slow', '--config', cfg.file, '--as-of', '2033-01-03T03:00:00Z', '--timeout', '2s');
+    } finally {
+      resumeOsd();
+    }
     assert.equal(r.code, 3, r.stderr);
-    assert.match(r.stderr, /still running after 1s; it goes on/);
+    assert.match(r.stderr, /still running after 2s; it goes on/);
     const done = await cli('run', 'rbd/resume-slow', '--config', cfg.file, '--as-of', '2033-01-03T03:00:00Z', '--json');
     assert.equal(done.code, 0, done.stderr);
     assert.equal((JSON.parse(done.stdout) as BackupReport).status, 'ok');
