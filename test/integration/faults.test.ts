@@ -200,6 +200,21 @@ async function recovered(what: CliRun, workflowId: string, runId: string, pendin
   return within(`the ${pending.type} retry and the rest of ${workflowId}`, what.result, killedAt + RECOVERY_MS - Date.now());
 }
 
+/**
+ * The catcher has paused the OSD under the step's rbd child, so the step cannot finish: once the
+ * server shows it in progress, the worker dies there. The OSD runs again afterwards in any case.
+ */
+async function killWhileOsdPaused(catcher: Catcher, w: RunningWorker, workflowId: string, type: string) {
+  try {
+    await catcher.caught;
+    const pending = await waitForPending(workflowId, type, 20_000, (a) => a.attempt === 1);
+    await crash(w);
+    return { pending, killedAt: Date.now() };
+  } finally {
+    catcher.release();
+  }
+}
+
 /** Kill the worker while `rbd snap create` of the run's snapshot is blocked on a paused OSD. */
 async function killDuringSnapshot(t: TestContext): Promise<void> {
   const s = new Scene(t, 'fault-snap');
@@ -215,15 +230,7 @@ async function killDuringSnapshot(t: TestContext): Promise<void> {
     const catcher = s.catch(w, { words: ['snap', 'create'], last: `rbd/fault-snap@${snapOf(t1)}`, when: 'exec', stop: 'osd', timeoutMs: 60_000 });
     const run = s.start(t1, img);
     const wf = imageWorkflowId('ceph', img);
-    let pending;
-    try {
-      await catcher.caught;
-      pending = await waitForPending(wf, 'createSnapshot', 20_000, (a) => a.attempt === 1);
-      await crash(w);
-    } finally {
-      catcher.release();
-    }
-    const killedAt = Date.now();
+    const { pending, killedAt } = await killWhileOsdPaused(catcher, w, wf, 'createSnapshot');
     s.note(`killed during createSnapshot attempt ${pending.activity.attempt}`);
     w = await s.worker();
     const out = parseRun(await recovered(run, wf, pending.runId, pending.activity, killedAt));
@@ -322,15 +329,7 @@ async function killDuringSnapshotDeletion(t: TestContext): Promise<void> {
     const catcher = s.catch(w, { words: ['snap', 'rm'], last: `rbd/fault-snaprm@${snapOf(t0)}`, when: 'exec', stop: 'osd', timeoutMs: 60_000 });
     const run = s.start(t1, img);
     const wf = imageWorkflowId('ceph', img);
-    let pending;
-    try {
-      await catcher.caught;
-      pending = await waitForPending(wf, 'pruneSnapshots', 20_000, (a) => a.attempt === 1);
-      await crash(w);
-    } finally {
-      catcher.release();
-    }
-    const killedAt = Date.now();
+    const { pending, killedAt } = await killWhileOsdPaused(catcher, w, wf, 'pruneSnapshots');
     s.note(`killed during pruneSnapshots attempt 1; heartbeat ${JSON.stringify(pending.activity.details)}`);
     // t1's export is catalogued by now and retention keeps the base: its truth can be read.
     await recordTruth(img, snapOf(t1));
