@@ -55,7 +55,7 @@ function markerOf(): string {
   return `${workflowId} ${runId}`;
 }
 
-interface ChainStep {
+export interface ChainStep {
   cluster: string;
   destination?: string;
   source: ImageRef;

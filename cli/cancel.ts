@@ -1,5 +1,4 @@
-import { WorkflowFailedError } from '@temporalio/client';
-import { findRun, runStatus } from '../src/client/progress.js';
+import { RunNotRunningError, cancelRun } from '../src/client/cancel.js';
 import { EXIT_FAILED, EXIT_OK, configFrom, errorLine, printJson, workflowClient } from './common.js';
 
 export interface CancelOptions {
@@ -8,41 +7,30 @@ export interface CancelOptions {
 }
 
 /**
- * Asks the run to stop and waits until it has: the exports in flight are killed and their partial
- * files removed, the run's snapshots deleted, and a report written. Exit 0 only when the run did
- * end cancelled; a run that finished or failed first is exit 1.
+ * Asks the run to stop and waits until it has (`cancelRun`). Exit 0 only when the run did end
+ * cancelled; a run that finished or failed first is exit 1.
  */
 export async function cancelCommand(run: string, o: CancelOptions): Promise<number> {
   const cfg = configFrom(o);
   const { client, close } = await workflowClient(cfg);
   try {
-    const handle = await findRun(client, cfg.cluster.name, run);
-    const before = await handle.describe();
-    if (before.status.name !== 'RUNNING') {
-      errorLine(`run ${handle.workflowId} is not running (${before.status.name.toLowerCase()}): nothing to cancel`);
+    let c;
+    try {
+      c = await cancelRun(client, cfg.cluster.name, run);
+    } catch (e) {
+      if (!(e instanceof RunNotRunningError)) throw e;
+      errorLine(e.message);
       return EXIT_FAILED;
     }
-    await handle.cancel();
-    let ended = 'completed';
-    try {
-      await handle.result();
-    } catch (e) {
-      if (!(e instanceof WorkflowFailedError)) throw e;
-      ended = (await handle.describe()).status.name.toLowerCase();
-    }
-    // The closed run still answers its query (replayed by the worker): which images were cancelled.
-    const s = await runStatus(handle);
-    const cancelled = s.images.filter((i) => i.phase === 'cancelled').map((i) => `${i.pool}/${i.image}`);
-    const kept = s.images.filter((i) => i.phase === 'done').map((i) => `${i.pool}/${i.image}`);
-    if (o.json) printJson({ workflowId: handle.workflowId, runId: s.runId, status: ended, cancelled, finished: kept, reportFile: s.progress.reportFile ?? null });
+    if (o.json) printJson({ workflowId: c.workflowId, runId: c.runId, status: c.status, cancelled: c.cancelled, finished: c.finished, reportFile: c.reportFile ?? null });
     else {
-      process.stdout.write(`run ${handle.workflowId}: ${ended}\n`);
-      process.stdout.write(`  cancelled: ${cancelled.length ? cancelled.join(', ') : 'none'}\n`);
-      process.stdout.write(`  finished (points kept): ${kept.length ? kept.join(', ') : 'none'}\n`);
-      if (s.progress.reportFile) process.stdout.write(`report: ${s.progress.reportFile}\n`);
+      process.stdout.write(`run ${c.workflowId}: ${c.status}\n`);
+      process.stdout.write(`  cancelled: ${c.cancelled.length ? c.cancelled.join(', ') : 'none'}\n`);
+      process.stdout.write(`  finished (points kept): ${c.finished.length ? c.finished.join(', ') : 'none'}\n`);
+      if (c.reportFile) process.stdout.write(`report: ${c.reportFile}\n`);
     }
-    if (ended !== 'cancelled') {
-      errorLine(`run ${handle.workflowId} ended ${ended} before the cancellation took effect`);
+    if (c.status !== 'cancelled') {
+      errorLine(`run ${c.workflowId} ended ${c.status} before the cancellation took effect`);
       return EXIT_FAILED;
     }
     return EXIT_OK;

@@ -3,8 +3,9 @@ import { Catalog, type ImageCatalog } from '../src/catalog/catalog.js';
 import { InputError } from '../src/config/config.js';
 import { parseImageSpec, imageKey, type ImageRef } from '../src/names/names.js';
 import { EXIT_FAILED, EXIT_OK, configFrom, errorLine, humanBytes, printJson } from './common.js';
+import { formatTable, type Column } from './table.js';
 
-type Listed = ImageCatalog | (ImageRef & { error: string });
+export type Listed = ImageCatalog | (ImageRef & { error: string });
 
 export async function listCommand(image: string | undefined, o: { config?: string; json?: boolean }): Promise<number> {
   const cfg = configFrom(o);
@@ -24,27 +25,44 @@ export async function listCommand(image: string | undefined, o: { config?: strin
   const broken = images.filter((c): c is ImageRef & { error: string } => 'error' in c);
   if (o.json) printJson({ cluster: cfg.cluster.name, destination: catalog.root, images });
   else {
-    const out: string[] = [];
-    for (const c of images) {
-      if ('error' in c) {
-        out.push(`${imageKey(c)}: CATALOG UNREADABLE: ${c.error}`);
-        continue;
-      }
-      out.push(`${c.pool}/${c.image}${c.circles.length ? '' : ': no backups'}`);
-      for (const circle of c.circles) {
-        out.push(`  circle ${circle.name}`);
-        for (const p of circle.points) {
-          out.push(
-            `    ${p.backupName}  ${p.type.padEnd(4)}  ${p.snapshot}  from=${p.fromSnapshot ?? '-'}  ${p.file}  ${humanBytes(p.bytes)}  sha256=${p.sha256}  ${p.exportedAt}`,
-          );
-        }
-      }
-    }
+    const out = formatList(images);
     if (!images.length) out.push(`no backups under ${catalog.root}`);
     process.stdout.write(out.join('\n') + '\n');
   }
   if (broken.length) errorLine(broken.length === 1 ? broken[0]!.error : `${broken.length} image(s) have an unreadable catalog; first: ${broken[0]!.error}`);
   return broken.length ? EXIT_FAILED : EXIT_OK;
+}
+
+const COLUMNS: Column[] = [
+  { title: 'IMAGE' },
+  { title: 'CIRCLE' },
+  { title: 'BACKUP' },
+  { title: 'TYPE' },
+  { title: 'SIZE', right: true },
+  { title: 'EXPORTED' },
+  { title: 'FILE' },
+];
+
+/**
+ * One row per point, each row complete (image and circle repeated) so that grep and awk see
+ * whole records; checksums and snapshot names are in `--json`. Images without points, and
+ * unreadable catalogs, follow the table as one line each.
+ */
+export function formatList(images: Listed[]): string[] {
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  for (const c of images) {
+    if ('error' in c) {
+      notes.push(`${imageKey(c)}: CATALOG UNREADABLE: ${c.error}`);
+      continue;
+    }
+    const points = c.circles.flatMap((circle) => circle.points.map((p) => ({ circle: circle.name, p })));
+    if (!points.length) notes.push(`${imageKey(c)}: no backups`);
+    for (const { circle, p } of points) {
+      rows.push([imageKey(c), circle, p.backupName, p.type, humanBytes(p.bytes), p.exportedAt.replace(/\.\d+Z$/, 'Z'), p.file.slice(p.file.lastIndexOf('/') + 1)]);
+    }
+  }
+  return [...(rows.length ? formatTable(COLUMNS, rows) : []), ...notes];
 }
 
 /**

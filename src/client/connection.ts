@@ -2,7 +2,7 @@
  * Connecting to Temporal for the CLI and other services: fails within seconds (not a hang) when
  * the server is unreachable.
  */
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 
 export class UnreachableError extends Error {
   override name = 'UnreachableError';
@@ -16,3 +16,16 @@ export async function connect(address: string, timeoutMs = 5000): Promise<Connec
   }
 }
 
+export interface OpenClientOptions {
+  /** host:port of the Temporal frontend. */
+  address: string;
+  /** Default `default`. */
+  namespace?: string;
+  timeoutMs?: number;
+}
+
+/** A client on a fresh connection, and how to close it (an open connection keeps a process alive). */
+export async function openClient(o: OpenClientOptions): Promise<{ client: Client; close: () => Promise<void> }> {
+  const connection = await connect(o.address, o.timeoutMs);
+  return { client: new Client({ connection, namespace: o.namespace ?? 'default' }), close: () => connection.close() };
+}

@@ -178,3 +178,8 @@ export async function runStatus(handle: WorkflowHandle, rate?: number): Promise<
   if (d.closeTime) s.closeTime = d.closeTime.toISOString();
   return s;
 }
+
+/** Where a run stands, by backup name or workflow ID; none means the cluster's newest backup run. */
+export async function getProgress(client: Client, cluster: string, run?: string): Promise<RunStatus> {
+  return runStatus(await findRun(client, cluster, run));
+}

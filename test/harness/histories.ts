@@ -5,11 +5,9 @@
  * CONTRIBUTING.md, "Changing a workflow".
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import proto from '@temporalio/proto';
-import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root.js';
+import { historyFromJSON as sdkHistoryFromJSON, historyToJSON as sdkHistoryToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { History } from '@temporalio/worker';
 import { imageWorkflowId } from '../../src/contract/backup.js';
@@ -49,28 +47,17 @@ export const recordedIds: Record<WorkflowType, string> = {
 };
 
 /**
- * The standard JSON form of a history (what `temporal workflow show --output json` writes), through
- * the protobufjs copy that @temporalio/proto itself loads. @temporalio/common's historyToJSON and
- * historyFromJSON use their own copy, and with this lock file npm installs several (the client's
- * @grpc/proto-loader pins protobufjs 7 at the top): they refuse the types of the other copy with
- * "type must be a Type". Worker.runReplayHistory of a JSON history goes through the same path, so
- * the replay is handed the decoded history.
+ * The standard JSON form of a history (what `temporal workflow show --output json` writes). The
+ * lock file keeps one protobufjs (package.json `overrides`), so the SDK's own converters see the
+ * same types as @temporalio/proto.
  */
-interface ProtoJson {
-  toJson(type: unknown, message: unknown): unknown;
-  fromJson(type: unknown, json: unknown, options: { ignoreUnknownFields: boolean }): unknown;
-}
-const requireHere = createRequire(import.meta.url);
-const protojson = createRequire(requireHere.resolve('@temporalio/proto'))('protobufjs/ext/protojson') as ProtoJson;
-const historyType = (patchProtobufRoot(proto as unknown as Record<string, unknown>) as unknown as { lookupType(name: string): unknown }).lookupType('temporal.api.history.v1.History');
-
 export function historyToJSON(history: History): unknown {
-  return protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history));
+  return JSON.parse(sdkHistoryToJSON(history));
 }
 
 export function historyFromJSON(json: unknown): History {
-  // Fields a newer server adds are no reason to fail a replay.
-  return protojson.fromJson(historyType, json, { ignoreUnknownFields: true }) as History;
+  // The SDK's parser ignores fields a newer server adds: they are no reason to fail a replay.
+  return sdkHistoryFromJSON(json);
 }
 
 export function readHistory(type: WorkflowType): History {
