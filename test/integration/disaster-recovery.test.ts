@@ -99,19 +99,17 @@ describe('disaster recovery: restore into one cluster from the backups of anothe
   const truth: Record<string, string[]> = {};
   const cephB = () => join(dir, 'ceph-b');
 
+  let rebuilt: { file: string };
+
   before(async () => {
     dir = tempDir('dr');
     disk = join(dir, 'disk');
     mkdirSync(disk);
     mkdirSync(join(dir, 'local-b'));
-    const up = await execa(join(repo, 'scripts', 'ceph-dev'), ['up', cephB()], { env: { ...process.env, ...portsB }, reject: false });
-    assert.equal(up.exitCode, 0, `second cluster: ${up.stderr.slice(-2000)}`);
-    B = JSON.parse(up.stdout) as Cluster;
-    assert.notEqual(B.fsid, A.fsid);
-
+    // Site B comes up while site A backs up: the two only meet at the restores.
+    const up = execa(join(repo, 'scripts', 'ceph-dev'), ['up', cephB()], { env: { ...process.env, ...portsB }, reject: false });
     siteA = config(dir, 'a', 'site-a', A, { destination: disk });
-    siteB = config(dir, 'b', 'site-b', B, { destination: join(dir, 'local-b'), destinations: { dr: disk } });
-    workers.push(await startWorker(siteA.file), await startWorker(siteB.file));
+    workers.push(await startWorker(siteA.file));
 
     for (const image of IMAGES) {
       await createImage('rbd', image, 8, 4);
@@ -132,6 +130,15 @@ describe('disaster recovery: restore into one cluster from the backups of anothe
       await rbd('snap', 'purge', '--no-progress', `rbd/${image}`);
       await rbd('rm', '--no-progress', `rbd/${image}`);
     }
+
+    const upB = await up;
+    assert.equal(upB.exitCode, 0, `second cluster: ${upB.stderr.slice(-2000)}`);
+    B = JSON.parse(upB.stdout) as Cluster;
+    assert.notEqual(B.fsid, A.fsid);
+    siteB = config(dir, 'b', 'site-b', B, { destination: join(dir, 'local-b'), destinations: { dr: disk } });
+    // Site A rebuilt: the name site-a again, on a cluster with another fsid (here: cluster B).
+    rebuilt = config(dir, 'a-rebuilt', 'site-a', B, { destination: disk });
+    workers.push(...(await Promise.all([startWorker(siteB.file), startWorker(rebuilt.file)])));
   });
 
   after(async () => {
@@ -154,8 +161,10 @@ describe('disaster recovery: restore into one cluster from the backups of anothe
   });
 
   test('every point of every image restores bit-exact into the other cluster', async () => {
-    for (const image of IMAGES) {
-      for (const [i, day] of DAYS.entries()) {
+    // All at once: each writes its own target, under that target's mutex.
+    const points = IMAGES.flatMap((image) => DAYS.map((day, i) => ({ image, day, i })));
+    await Promise.all(
+      points.map(async ({ image, day, i }) => {
         const target = `rbd/${image}-p${i}`;
         const r = await cli('restore', `rbd/${image}`, '--at', compact(day), '--from-cluster', 'site-a', '--from', 'dr', '--to', target, '--config', siteB.file, '--json');
         assert.equal(r.code, 0, r.stderr);
@@ -164,8 +173,8 @@ describe('disaster recovery: restore into one cluster from the backups of anothe
         assert.equal(res.point.snapshot, snapOf(day));
         assert.equal(await exportSha256(B, target), truth[image]![i], `${image} point ${i} bit-exact on site B`);
         assert.equal(res.sha256, truth[image]![i]);
-      }
-    }
+      }),
+    );
     assert.equal((JSON.parse(await rbd('ls', 'rbd', '--format', 'json')) as string[]).some((x) => x.startsWith('dr-')), false, 'nothing restored into site A');
   });
 
@@ -194,10 +203,6 @@ describe('disaster recovery: restore into one cluster from the backups of anothe
   });
 
   test('the same name on a rebuilt cluster: restore works, a backup into the old directory is refused', async () => {
-    // Site A rebuilt: the name site-a, the cluster with another fsid (here: cluster B).
-    const rebuilt = config(dir, 'a-rebuilt', 'site-a', B, { destination: disk });
-    const w = await startWorker(rebuilt.file);
-    workers.push(w);
     const r = await cli('restore', 'rbd/dr-b', '--at', compact(DAYS[1]!), '--from-cluster', 'site-a', '--to', 'rbd/dr-b', '--config', rebuilt.file, '--json');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await exportSha256(B, 'rbd/dr-b'), truth['dr-b']![1]);
