@@ -4,10 +4,13 @@
  * means. Anything else is refused without retry: whoever reaches the Temporal port must not be
  * able to point the worker at another path or another cluster.
  */
-import { access, constants, stat } from 'node:fs/promises';
-import { Catalog } from '../src/catalog/catalog.js';
+import { access, constants, lstat, readdir, stat } from 'node:fs/promises';
+import { Catalog, UnsafePathError } from '../src/catalog/catalog.js';
 import { destinationPath, InputError, type Config } from '../src/config/config.js';
 import { INPUT_ERROR } from '../src/contract/backup.js';
+import { REFUSED, type RestoreInput } from '../src/contract/restore.js';
+import { LINK } from '../src/fs/safe-path.js';
+import { imageKey } from '../src/names/names.js';
 import { refuse } from './errors.js';
 
 export function checkCluster(config: Config, cluster: string): void {
@@ -22,6 +25,70 @@ export function catalogFor(config: Config, cluster: string, destination = 'defau
     if (e instanceof InputError) throw refuse(INPUT_ERROR, e.message);
     throw e;
   }
+}
+
+type RestoreSource = Pick<RestoreInput, 'cluster' | 'destination' | 'fromCluster'>;
+
+/**
+ * Where a restore reads its chain: this cluster's directory of the destination, or with
+ * `fromCluster` the directory another cluster's backups are filed under (disaster recovery). The
+ * request must still be for the cluster this worker serves, the one written into; the destination
+ * is still a key of this worker's config, and the other cluster a plain name (one directory level,
+ * no path). Only restore reads another cluster's backups: nothing writes or deletes there.
+ */
+export function restoreCatalogFor(config: Config, input: RestoreSource): Catalog {
+  checkCluster(config, input.cluster);
+  try {
+    return new Catalog(destinationPath(config, input.destination), input.fromCluster ?? input.cluster);
+  } catch (e) {
+    if (e instanceof InputError || (e instanceof Error && e.name === 'NameError')) throw refuse(INPUT_ERROR, e.message);
+    throw e;
+  }
+}
+
+/**
+ * `restoreCatalogFor`, checked before anything is read: another cluster's directory must be a real
+ * directory (a misspelt name is said with the names that are there), and an image restored under
+ * its own name must come from backups of another cluster, proven by the fsid in their
+ * cluster.json, since on the cluster that made them the source image is the live one.
+ */
+export async function openRestoreSource(
+  config: Config,
+  input: RestoreSource & Pick<RestoreInput, 'source' | 'target'>,
+  liveFsid: () => Promise<string>,
+): Promise<Catalog> {
+  const catalog = restoreCatalogFor(config, input);
+  if (input.fromCluster === undefined) return catalog;
+  const key = input.destination ?? 'default';
+  const st = await lstat(catalog.root).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+    return undefined;
+  });
+  if (!st) {
+    const there = await clustersIn(catalog.destination);
+    throw refuse(
+      INPUT_ERROR,
+      `no backups of cluster ${input.fromCluster} in destination ${key}: ${catalog.root} does not exist (${there.length ? `clusters there: ${there.join(', ')}` : 'no cluster directory there'})`,
+    );
+  }
+  if (st.isSymbolicLink()) throw new UnsafePathError(catalog.root, LINK);
+  if (!st.isDirectory()) throw refuse(INPUT_ERROR, `${catalog.root} is not a directory`);
+  const t = input.target;
+  if (t && t.pool === input.source.pool && t.image === input.source.image) {
+    const recorded = await catalog.readIdentity();
+    const fsid = await liveFsid();
+    if (!recorded) throw refuse(REFUSED, `${catalog.root}/cluster.json is missing, so nothing proves these backups are of another cluster: restore ${imageKey(t)} beside it (--to another name), check, then rename`);
+    if (recorded.fsid === fsid) {
+      throw refuse(REFUSED, `${catalog.root}/cluster.json records this very cluster (fsid ${fsid}): --to ${imageKey(t)} is the source image itself; restore beside it, check, then rename`);
+    }
+  }
+  return catalog;
+}
+
+/** Cluster directories of a destination, for the message that names a missing one. */
+async function clustersIn(destination: string): Promise<string[]> {
+  const entries = await readdir(destination, { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
 }
 
 /**

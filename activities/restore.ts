@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { createHash } from 'node:crypto';
 import { MANIFEST_FILE, UnsafePathError, type Catalog, type Point } from '../src/catalog/catalog.js';
 import type { Config } from '../src/config/config.js';
-import { catalogFor } from './access.js';
+import { catalogFor, openRestoreSource, restoreCatalogFor } from './access.js';
 import { stepLogger } from './log.js';
 import { Rbd, RbdError, EEXIST, ENOENT } from '../src/rbd/rbd.js';
 import { checkName, compactUtc, imageKey, type ImageRef } from '../src/names/names.js';
@@ -58,6 +58,7 @@ function markerOf(): string {
 export interface ChainStep {
   cluster: string;
   destination?: string;
+  fromCluster?: string;
   source: ImageRef;
   target: ImageRef;
   link: ChainLink;
@@ -115,7 +116,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
 
   async function planRestore(input: RestoreInput): Promise<RestorePlan> {
     return runActivity(async () => {
-      const catalog = catalogOf(input);
+      const catalog = await openRestoreSource(config, input, () => rbd.fsid());
       const c = await catalog.load(input.source);
       if (c.circles.length === 0) throw refuse(INPUT_ERROR, `no backups of ${imageKey(input.source)} under ${catalog.root}`);
       const r = resolvePoint(c, input.at);
@@ -146,6 +147,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
       return {
         cluster: input.cluster,
         ...(input.destination ? { destination: input.destination } : {}),
+        ...(input.fromCluster ? { fromCluster: input.fromCluster } : {}),
         source: input.source,
         target,
         targetExists,
@@ -170,7 +172,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
 
   /** A point's file, resolved inside this worker's destination (never a path from the input). */
   function fileOf(input: ChainStep): Promise<string> {
-    return catalogOf(input).checkedPointPath(input.source, input.link);
+    return restoreCatalogFor(config, input).checkedPointPath(input.source, input.link);
   }
 
   /**

@@ -1,17 +1,23 @@
-import { stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import { Catalog, type ImageCatalog } from '../src/catalog/catalog.js';
-import { InputError } from '../src/config/config.js';
+import { destinationPath, InputError } from '../src/config/config.js';
 import { parseImageSpec, imageKey, type ImageRef } from '../src/names/names.js';
 import { EXIT_FAILED, EXIT_OK, configFrom, errorLine, humanBytes, printJson } from './common.js';
 import { formatTable, type Column } from './table.js';
+import { clustersIn, fromClusterOption, fromOption } from './source.js';
 
 export type Listed = ImageCatalog | (ImageRef & { error: string });
 
-export async function listCommand(image: string | undefined, o: { config?: string; json?: boolean }): Promise<number> {
+export async function listCommand(image: string | undefined, o: { config?: string; from?: string; fromCluster?: string; json?: boolean }): Promise<number> {
   const cfg = configFrom(o);
   const ref = image ? parseImageSpec(image) : undefined;
-  await checkReadableDestination(cfg.backup.destination);
-  const catalog = new Catalog(cfg.backup.destination, cfg.cluster.name);
+  const key = fromOption(cfg, { ...(o.from !== undefined ? { from: o.from } : {}) }).destination;
+  const { fromCluster } = fromClusterOption(o.fromCluster);
+  const destination = destinationPath(cfg, key);
+  await checkReadableDestination(destination, key ? `backup.destinations.${key}` : 'backup.destination');
+  const catalog = new Catalog(destination, fromCluster ?? cfg.cluster.name);
+  // Another cluster's name that is not there is a typo until shown otherwise: say what is there.
+  if (fromCluster !== undefined) await checkClusterDir(catalog.root, fromCluster, destination);
   const refs = ref ? [ref] : await catalog.images();
   // Images are found by their data: one unreadable catalog is reported, the others still listed.
   const images: Listed[] = await Promise.all(
@@ -23,7 +29,7 @@ export async function listCommand(image: string | undefined, o: { config?: strin
     ),
   );
   const broken = images.filter((c): c is ImageRef & { error: string } => 'error' in c);
-  if (o.json) printJson({ cluster: cfg.cluster.name, destination: catalog.root, images });
+  if (o.json) printJson({ cluster: catalog.cluster, destination: catalog.root, images });
   else {
     const out = formatList(images);
     if (!images.length) out.push(`no backups under ${catalog.root}`);
@@ -69,9 +75,16 @@ export function formatList(images: Listed[]): string[] {
  * An unmounted backup disk is not "no backups": it is said as such (exit 2), like `run` does,
  * so nobody concludes from an empty listing that the backups are gone.
  */
-async function checkReadableDestination(path: string): Promise<void> {
+async function checkReadableDestination(path: string, what: string): Promise<void> {
   const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
-    throw new InputError(`backup.destination ${path} ${e.code === 'ENOENT' ? 'does not exist: is the backup disk mounted?' : `cannot be read (${e.code ?? String(e)})`}`);
+    throw new InputError(`${what} ${path} ${e.code === 'ENOENT' ? 'does not exist: is the backup disk mounted?' : `cannot be read (${e.code ?? String(e)})`}`);
   });
-  if (!st.isDirectory()) throw new InputError(`backup.destination ${path} is not a directory`);
+  if (!st.isDirectory()) throw new InputError(`${what} ${path} is not a directory`);
+}
+
+async function checkClusterDir(root: string, cluster: string, destination: string): Promise<void> {
+  const st = await lstat(root).catch(() => undefined);
+  if (st?.isDirectory()) return;
+  const there = clustersIn(destination);
+  throw new InputError(`--from-cluster ${cluster}: ${root} ${!st ? 'does not exist' : st.isSymbolicLink() ? 'is a symbolic link, and nothing below the destination may be one' : 'is not a directory'} (${there.length ? `clusters there: ${there.join(', ')}` : 'no cluster directory there'})`);
 }

@@ -74,7 +74,12 @@ const commands: CommandSpec[] = [
     path: ['list'],
     description: 'list circles and points in the backup directory',
     argument: ['[image]', 'POOL/IMAGE'],
-    options: [configOpt, jsonOpt],
+    options: [
+      configOpt,
+      ['--from-cluster <name>', "list the backups filed under this cluster name (default: the config's cluster)"],
+      ['--from <key|dir>', 'list this destination: a key of the config, or the directory of one'],
+      jsonOpt,
+    ],
     load: async () => (await import('./list.js')).listCommand,
   },
   {
@@ -86,6 +91,8 @@ const commands: CommandSpec[] = [
       ['--at <point>', 'backup name, snapshot name, or ISO 8601 instant (newest point at or before it)'],
       ['--to <image>', 'target POOL/IMAGE (default: a new name beside the source, printed)'],
       destinationOpt,
+      ['--from-cluster <name>', "restore from the backups filed under this cluster name (another cluster's, or this name before a rebuild)"],
+      ['--from <key|dir>', 'read from this destination: a key of the config, or the directory of one (instead of --destination)'],
       ['--force', 'replace an existing target image (and its snapshots) once the restored image is complete'],
       ['--keep-snapshots', "keep the chain's snapshots on the restored image"],
       jsonOpt,

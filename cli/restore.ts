@@ -1,13 +1,18 @@
 import { imageKey, parseImageSpec } from '../src/names/names.js';
 import { InputError } from '../src/config/config.js';
-import type { RestoreInput, RestoreResult } from '../src/contract/restore.js';
-import { EXIT_OK, configFrom, destinationKey, printJson } from './common.js';
+import { restoreMutexImage, type RestoreInput, type RestoreResult } from '../src/contract/restore.js';
+import { EXIT_OK, configFrom, printJson } from './common.js';
 import { underImageMutex } from './image-mutex.js';
 import { checkAt, imageOption } from './options.js';
+import { fromClusterOption, fromOption } from './source.js';
 
 export interface RestoreOptions {
   config?: string;
   destination?: string;
+  /** A destination key, or a configured destination's directory. */
+  from?: string;
+  /** The cluster name the backups are filed under (disaster recovery). */
+  fromCluster?: string;
   at?: string;
   to?: string;
   force?: boolean;
@@ -22,7 +27,8 @@ export async function restoreCommand(image: string, o: RestoreOptions): Promise<
   checkAt(o.at);
   const input: RestoreInput = {
     cluster: cfg.cluster.name,
-    ...destinationKey(o.destination),
+    ...fromOption(cfg, o),
+    ...fromClusterOption(o.fromCluster),
     source,
     at: o.at,
     force: !!o.force,
@@ -31,15 +37,17 @@ export async function restoreCommand(image: string, o: RestoreOptions): Promise<
   // An empty --to is a mistake, not "the default target".
   if (o.to !== undefined) {
     input.target = imageOption('--to', o.to);
-    if (imageKey(input.target) === imageKey(source)) {
+    // From another cluster's backups the source is not here: its own name is the usual target,
+    // and the worker refuses it if the backups turn out to be of this very cluster (by fsid).
+    if (imageKey(input.target) === imageKey(source) && input.fromCluster === undefined) {
       throw new InputError(`--to ${o.to} is the source image itself${o.force ? ', even with --force' : ''}: restore beside it, check, then rename`);
     }
   }
-  const r = await underImageMutex<RestoreResult>(cfg, source, 'restore', 'restoreImage', input);
+  const r = await underImageMutex<RestoreResult>(cfg, restoreMutexImage(input), 'restore', 'restoreImage', input);
   if (o.json) printJson(r);
   else
     process.stdout.write(
-      `restored ${imageKey(r.source)} at ${r.point.backupName} (${r.point.snapshot}) to ${imageKey(r.target)}\n` +
+      `restored ${r.fromCluster ? `${r.fromCluster}:` : ''}${imageKey(r.source)} at ${r.point.backupName} (${r.point.snapshot}) to ${imageKey(r.target)}\n` +
         `  applied: ${r.applied.join(', ')}\n  sha256 of restored image: ${r.sha256}\n`,
     );
   return EXIT_OK;

@@ -1,6 +1,8 @@
 /**
  * Restore, under the image's own workflow ID (the mutex every backup run also takes), so it never
- * runs on an image while a backup works on it.
+ * runs on an image while a backup works on it; which image that is: restoreMutexImage. With
+ * `fromCluster` (disaster recovery) the chain is read from another cluster's backups; the
+ * commands are the same, so runs that started before it replay unchanged.
  */
 import { CancellationScope, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
@@ -17,7 +19,15 @@ export const wholeImage = proxyActivities<Activities>(wholeImageStep);
  */
 export async function restoreSteps(plan: RestorePlan, keepSnapshots: boolean, force: boolean): Promise<{ sha256: string; applied: string[] }> {
   const applied: string[] = [];
-  const step = (link: RestorePlan['chain'][number]) => ({ cluster: plan.cluster, ...(plan.destination ? { destination: plan.destination } : {}), source: plan.source, target: plan.target, link });
+  // fromCluster only when set: a plan made before it existed gives the very same activity input.
+  const step = (link: RestorePlan['chain'][number]) => ({
+    cluster: plan.cluster,
+    ...(plan.destination ? { destination: plan.destination } : {}),
+    ...(plan.fromCluster ? { fromCluster: plan.fromCluster } : {}),
+    source: plan.source,
+    target: plan.target,
+    link,
+  });
   try {
     await wholeImage.importFull(step(plan.chain[0]!));
     applied.push(plan.chain[0]!.file);
@@ -41,5 +51,14 @@ async function restore(input: RestoreInput): Promise<RestoreResult> {
   const started = Date.now();
   const plan = await wholeImage.planRestore(input);
   const { sha256, applied } = await restoreSteps(plan, input.keepSnapshots, input.force);
-  return { source: plan.source, target: plan.target, point: plan.point, applied, keptSnapshots: input.keepSnapshots, sha256, durationMs: Date.now() - started };
+  return {
+    source: plan.source,
+    ...(plan.fromCluster ? { fromCluster: plan.fromCluster } : {}),
+    target: plan.target,
+    point: plan.point,
+    applied,
+    keptSnapshots: input.keepSnapshots,
+    sha256,
+    durationMs: Date.now() - started,
+  };
 }

@@ -13,6 +13,23 @@ export interface RestoreInput {
   target?: ImageRef;
   force: boolean;
   keepSnapshots: boolean;
+  /**
+   * Disaster recovery: the cluster name the backups are filed under (`<destination>/<fromCluster>/`),
+   * when it is not `cluster`, or is `cluster`'s name on a rebuilt cluster. The image is still
+   * restored into `cluster`, the one the worker serves. Absent: `cluster`.
+   */
+  fromCluster?: string;
+}
+
+/**
+ * The image whose workflow ID a restore runs under. A restore from this cluster's own backups
+ * holds its source image, as it always has (backups of it write the catalog being read); one
+ * from another cluster's backups reads nothing a run here writes, so it holds the image it
+ * writes: the target, or, without one, the source's name beside which the new image is made.
+ */
+export function restoreMutexImage(input: Pick<RestoreInput, 'cluster' | 'source' | 'target' | 'fromCluster'>): ImageRef {
+  if (input.fromCluster === undefined || input.fromCluster === input.cluster) return input.source;
+  return input.target ?? input.source;
 }
 
 export interface ChainLink {
@@ -28,6 +45,8 @@ export interface ChainLink {
 export interface RestorePlan {
   cluster: string;
   destination?: string;
+  /** As in RestoreInput: where the chain's files are read. */
+  fromCluster?: string;
   source: ImageRef;
   target: ImageRef;
   targetExists: boolean;
@@ -38,6 +57,8 @@ export interface RestorePlan {
 
 export interface RestoreResult {
   source: ImageRef;
+  /** The cluster whose backups were read, when not the worker's own. */
+  fromCluster?: string;
   target: ImageRef;
   point: RestorePlan['point'];
   applied: string[];

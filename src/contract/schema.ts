@@ -105,9 +105,14 @@ export const restoreInputSchema = z
     target: imageRefSchema.optional(),
     force: z.boolean(),
     keepSnapshots: z.boolean(),
+    /** Disaster recovery: read the backups filed under this cluster name instead of `cluster`'s. */
+    fromCluster: named('cluster').optional(),
   })
   .strict()
-  .refine((r) => !r.target || r.target.pool !== r.source.pool || r.target.image !== r.source.image, {
+  // From another cluster's backups the source image is not in this cluster: restoring under its
+  // own name is the point of disaster recovery (the worker still refuses it when the backups turn
+  // out to be of this very cluster, by fsid).
+  .refine((r) => !r.target || r.fromCluster !== undefined || r.target.pool !== r.source.pool || r.target.image !== r.source.image, {
     message: 'the restore target must not be the source image itself (restore beside it, check, then rename)',
     path: ['target'],
   });

@@ -47,6 +47,7 @@ export function fakeActivities(
     planRestore: async (input): Promise<RestorePlan> => ({
       cluster: input.cluster,
       ...(input.destination ? { destination: input.destination } : {}),
+      ...(input.fromCluster ? { fromCluster: input.fromCluster } : {}),
       source: input.source,
       target: input.target ?? { pool: input.source.pool, image: `${input.source.image}-restored` },
       targetExists: false,

@@ -236,6 +236,12 @@ const cases: Case[] = [
   { name: 'restore onto its own source', args: () => restoreA('--to', 'rbd/bi-a'), code: 2, says: () => /--to rbd\/bi-a is the source image itself: restore beside it/ },
   { name: 'restore onto its own source with --force', args: () => restoreA('--to', 'rbd/bi-a', '--force'), code: 2, says: () => /--to rbd\/bi-a is the source image itself, even with --force/ },
   { name: 'restore into a pool that does not exist', args: () => restoreA('--to', 'nopool/x'), code: 2, says: () => /target pool nopool not found/ },
+  // Disaster recovery: another cluster's backups are named by a plain cluster name and a destination key.
+  { name: 'restore --from-cluster the destination does not hold', args: () => restoreA('--from-cluster', 'bi-nosite'), code: 2, says: () => /no backups of cluster bi-nosite in destination default: .*bi-nosite does not exist \(clusters there: ceph\)/ },
+  { name: 'restore --from-cluster that climbs', args: () => restoreA('--from-cluster', '../ceph'), code: 2, says: () => /--from-cluster cluster name "\.\.\/ceph" must not contain '\.\.'/ },
+  { name: 'restore --from a directory the config does not name', args: () => restoreA('--from', '/etc'), code: 2, says: () => /--from \/etc is not a destination of this config \(default=/ },
+  { name: 'restore --from with --destination', args: () => restoreA('--from', 'ro', '--destination', 'ro'), code: 2, says: () => /--from and --destination both say where to read/ },
+  { name: 'list --from-cluster the destination does not hold', args: () => ['list', '--from-cluster', 'bi-nosite', ...c()], code: 2, says: () => /--from-cluster bi-nosite: .*bi-nosite does not exist \(clusters there: ceph\)/ },
   { name: 'delete from a never-backed-up image (--circle)', args: () => ['delete', 'rbd/bi-never', '--circle', snapOf(SUN), ...c()], code: 2, says: () => new RegExp(`no circle ${snapOf(SUN)} for rbd/bi-never`) },
   { name: 'delete from a never-backed-up image (--point)', args: () => ['delete', 'rbd/bi-never', '--point', compact(SUN), ...c()], code: 2, says: () => new RegExp(`no point named ${compact(SUN)} for rbd/bi-never`) },
   { name: 'delete with neither --circle nor --point', args: () => ['delete', 'rbd/bi-a', ...c()], code: 2, says: () => /give exactly one of --circle NAME or --point NAME \(neither was given\)/ },

@@ -82,7 +82,26 @@ table('restoreImage input', restoreInputSchema, [
   { name: 'target equal to source with force', input: { cluster: 'ceph', source: { pool: 'rbd', image: 'a' }, at: 'x', target: { pool: 'rbd', image: 'a' }, force: true, keepSnapshots: false }, want: /^target:/ },
   { name: 'force missing', input: { cluster: 'ceph', source: { pool: 'rbd', image: 'a' }, at: 'x', keepSnapshots: false }, want: /^force:/ },
   { name: 'a destination path', input: { cluster: 'ceph', destination: '/', source: { pool: 'rbd', image: 'a' }, at: 'x', force: false, keepSnapshots: false }, want: /^destination:/ },
+  { name: "from another cluster's backups", input: { cluster: 'site-b', fromCluster: 'site-a', source: { pool: 'rbd', image: 'a' }, at: 'x', force: false, keepSnapshots: false }, want: 'ok' },
+  { name: 'from another cluster, under its own name', input: { cluster: 'site-b', fromCluster: 'site-a', source: { pool: 'rbd', image: 'a' }, at: 'x', target: { pool: 'rbd', image: 'a' }, force: false, keepSnapshots: false }, want: 'ok' },
+  { name: 'fromCluster a path', input: { cluster: 'site-b', fromCluster: '../site-a', source: { pool: 'rbd', image: 'a' }, at: 'x', force: false, keepSnapshots: false }, want: /^fromCluster: cluster name "\.\.\/site-a"/ },
+  { name: 'fromCluster absolute', input: { cluster: 'site-b', fromCluster: '/backup/site-a', source: { pool: 'rbd', image: 'a' }, at: 'x', force: false, keepSnapshots: false }, want: /^fromCluster:/ },
+  { name: 'fromCluster empty', input: { cluster: 'site-b', fromCluster: '', source: { pool: 'rbd', image: 'a' }, at: 'x', force: false, keepSnapshots: false }, want: /^fromCluster: cluster name is empty/ },
 ]);
+
+describe('the image a restore holds', async () => {
+  const { restoreMutexImage } = await import('../../src/contract/restore.js');
+  const a = { pool: 'rbd', image: 'a' };
+  const b = { pool: 'other', image: 'b' };
+  const cases: [string, Parameters<typeof restoreMutexImage>[0], typeof a][] = [
+    ['own backups, beside the source', { cluster: 'ceph', source: a }, a],
+    ['own backups, to another image: still the source, whose catalog is read', { cluster: 'ceph', source: a, target: b }, a],
+    ['own name given as fromCluster: as own backups', { cluster: 'ceph', fromCluster: 'ceph', source: a, target: b }, a],
+    ["another cluster's backups, to a target: the target", { cluster: 'site-b', fromCluster: 'site-a', source: a, target: b }, b],
+    ["another cluster's backups, no target: the source's name here", { cluster: 'site-b', fromCluster: 'site-a', source: a }, a],
+  ];
+  for (const [name, input, want] of cases) test(name, () => assert.deepEqual(restoreMutexImage(input), want));
+});
 
 table('verifyRun input', verifyInputSchema, [
   { name: 'all images', input: { cluster: 'ceph', deep: false }, want: 'ok' },

@@ -356,6 +356,27 @@ describe('workflow decisions (fake activities, own dev server)', () => {
     });
   });
 
+  test("a restore from another cluster's backups reads them in every step and issues the same commands", { timeout: 60_000 }, async () => {
+    const config = fakeConfig('wf-dr');
+    const fakes = fakeActivities(config);
+    const source = image('lost');
+    await withWorkers(env, config, fakes.activities, async () => {
+      const run = await env.client.workflow.start<typeof workflows.restoreImage>('restoreImage', {
+        taskQueue: 'wf-dr',
+        workflowId: 'wf-dr-run',
+        args: [{ cluster: 'wf-dr', fromCluster: 'site-a', source, at: '2026-11-23T01:00:00Z', target: source, force: false, keepSnapshots: false }],
+      });
+      const r = await run.result();
+      assert.equal(r.fromCluster, 'site-a');
+      assert.deepEqual(r.target, source, 'restored under its own name');
+      const steps = [...fakes.inputs('importFull'), ...fakes.inputs('applyDiff')] as { cluster: string; fromCluster?: string }[];
+      assert.equal(steps.length, 2);
+      assert.ok(steps.every((x) => x.cluster === 'wf-dr' && x.fromCluster === 'site-a'), JSON.stringify(steps));
+      const events = await historyOf(env.client, run.workflowId);
+      assert.deepEqual(scheduledActivities(events).map((a) => a.type), ['planRestore', 'importFull', 'applyDiff', 'finishRestore']);
+    });
+  });
+
   // One input the contract refuses per workflow type; a new workflow fails the coverage check below.
   const refused: Record<keyof typeof workflows, unknown> = {
     backupRun: { cluster: 'ceph', policy: {} },
