@@ -103,7 +103,7 @@ export const METRICS = {
     kind: 'counter',
     labels: ['pool', 'image'],
     unit: '1',
-    help: 'Problems found by verify: missing, corrupt or extra files, unrestorable points, chain problems, a failed deep comparison or an image that could not be checked.',
+    help: 'Problems found by verify: missing, corrupt or extra files, chain problems, a failed deep comparison or an image that could not be checked.',
   },
   verifiedImages: {
     name: 'rbd_backup_verified_images_total',
@@ -161,9 +161,12 @@ export function recordRestore(meter: MetricMeter, target: { pool: string }, outc
   }
 }
 
-/** How many distinct problems verify found for one image (0 for a clean one). */
+/**
+ * How many distinct problems verify found for one image (0 for a clean one). Unrestorable points
+ * are not counted: they follow from the broken files already counted.
+ */
 export function verifyProblemCount(v: ImageVerification): number {
-  let n = v.files.filter((f) => f.status !== 'ok').length + v.unrestorable.length + v.chainProblems.length;
+  let n = v.files.filter((f) => f.status !== 'ok').length + v.chainProblems.length;
   if (v.deep && (v.deep.match === false || v.deep.error !== undefined)) n++;
   if (v.error !== undefined) n++;
   // Not ok with nothing itemised (e.g. an explicitly named image without backups): still one.
