@@ -105,7 +105,6 @@ describe('metrics endpoint', () => {
     assert.ok(last >= r.started && last <= r.ended, `last success ${last} within the run [${r.started}, ${r.ended}]`);
     assert.ok(Math.abs(last - Date.parse(point.exportedAt) / 1000) < 0.01, `last success ${last} is the point's exportedAt ${point.exportedAt}`);
     // The SDK's own worker metrics, for this worker's task queues.
-    writeFileSync(join(cfg.dir, 'scrape.txt'), await (await fetch(url)).text());
     const completed = s.filter((x) => x.name === 'temporal_workflow_completed');
     assert.ok((sumOf(s, 'temporal_workflow_completed', { task_queue: cfg.taskQueue }) ?? 0) >= 1, `temporal_workflow_completed for the run: ${JSON.stringify(completed)}`);
     assert.ok(
