@@ -32,7 +32,7 @@ export function installRuntimeLogger(logger: Logger, level: LogLevel = 'WARN', t
       logger[lvl]({ ...entry.meta, source: 'temporal' }, entry.message);
     }),
   });
-  // Only once it took: a refused metrics address leaves the process free to try without.
+  // Set after the install, which throws on a metrics address it cannot bind.
   runtimeInstalled = true;
 }
 
