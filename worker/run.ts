@@ -9,13 +9,14 @@ import { Rbd, RbdError } from '../src/rbd/rbd.js';
 import { connect, UnreachableError } from '../src/client/connection.js';
 import { ensureSearchAttributes } from '../src/client/admin.js';
 import { createLogger } from '../src/log/logger.js';
-import { createWorkerSet, installRuntimeLogger } from './worker.js';
+import { createWorkerSet } from './worker.js';
+import { installRuntime } from './metrics.js';
 
 export async function runWorker(cfg: Config): Promise<void> {
   checkClusterFiles(cfg);
   await probeCluster(cfg);
   const logger = createLogger(cfg.log.level);
-  installRuntimeLogger(logger);
+  installRuntime(logger, cfg);
   const client = await connect(cfg.temporal.address);
   try {
     await ensureSearchAttributes(client, cfg.temporal.namespace);

@@ -5,7 +5,7 @@
  *   <queue>-snapdelete snapshot deletions, one at a time (trims never pile up on the cluster)
  */
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption, type LogLevel, type TelemetryOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config/config.js';
 import { Rbd } from '../src/rbd/rbd.js';
@@ -16,16 +16,24 @@ import { HEARTBEAT_MS } from '../activities/errors.js';
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
 
 let runtimeInstalled = false;
-/** Routes the Temporal runtime's own logs into our pino logger (once per process). */
-export function installRuntimeLogger(logger: Logger, level: LogLevel = 'WARN'): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
+/**
+ * Routes the Temporal runtime's own logs into our pino logger (once per process), with the
+ * telemetry (the metrics endpoint, worker/metrics.ts) if any: only the first call can set it.
+ */
+export function installRuntimeLogger(logger: Logger, level: LogLevel = 'WARN', telemetryOptions?: TelemetryOptions): void {
+  if (runtimeInstalled) {
+    if (telemetryOptions) throw new Error('the Temporal runtime of this process is already installed: metrics must be set up before it');
+    return;
+  }
   Runtime.install({
+    ...(telemetryOptions ? { telemetryOptions } : {}),
     logger: new DefaultLogger(level, (entry) => {
       const lvl = entry.level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
       logger[lvl]({ ...entry.meta, source: 'temporal' }, entry.message);
     }),
   });
+  // Set after the install, which throws on a metrics address it cannot bind.
+  runtimeInstalled = true;
 }
 
 export interface WorkerSetOptions {

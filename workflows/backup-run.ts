@@ -37,6 +37,7 @@ import { planStep } from './activity-options.js';
 import { refuseInput, withContract } from './contract.js';
 import { backupRunInputSchema, imageBatchSchema } from '../src/contract/schema.js';
 import { PROGRESS_QUERY, exportBytesExpected, phaseOfResult, type ImageProgress, type RunProgress } from '../src/contract/progress.js';
+import { backupRunMetrics, measuredBackupRun } from './metrics.js';
 
 /** Answered from what the run already holds (plans, results): watching a run adds no event. */
 export const runProgressQuery = defineQuery<RunProgress>(PROGRESS_QUERY);
@@ -55,7 +56,7 @@ function runTimeOf(input: BackupRunInput): Date {
 }
 
 export function backupRun(input: BackupRunInput): Promise<BackupReport> {
-  return withContract('backupRun', backupRunInputSchema, input, runBackup);
+  return withContract('backupRun', backupRunInputSchema, input, (i) => measuredBackupRun(runBackup(i)));
 }
 
 async function runBackup(input: BackupRunInput): Promise<BackupReport> {
@@ -204,6 +205,7 @@ async function runBackup(input: BackupRunInput): Promise<BackupReport> {
     const done = new Set(results.map(imageKey));
     for (const p of ordered) if (!done.has(imageKey(p))) results.push({ pool: p.pool, image: p.image, status: 'cancelled', reason: 'run cancelled' });
     const final = report('cancelled', fitResults(results));
+    backupRunMetrics(final);
     reportFile = await CancellationScope.nonCancellable(() => writeReport({ destination: policy.destination, report: final }));
     runPhase = 'done';
     throw new CancelledFailure('backup run cancelled');

@@ -11,6 +11,7 @@ import { withContract } from './contract.js';
 import { deletionStep, exportRetry, shortStep } from './activity-options.js';
 import { imagePlanSchema } from '../src/contract/schema.js';
 import { PROGRESS_QUERY, type ImageBackupProgress, type ImageStep } from '../src/contract/progress.js';
+import { imageBackupMetrics } from './metrics.js';
 
 export const imageProgressQuery = defineQuery<ImageBackupProgress>(PROGRESS_QUERY);
 
@@ -98,5 +99,6 @@ async function backUpImage(plan: ImagePlan): Promise<ImageResult> {
     result.cleanupErrors.push(failureDetail(e, 'circle pruning'));
   }
   at = result.status === 'failed' ? 'failed' : 'done';
+  imageBackupMetrics(result);
   return result;
 }

@@ -10,6 +10,7 @@ import { restoreInputSchema } from '../src/contract/schema.js';
 import { withContract } from './contract.js';
 import { wholeImageStep } from './activity-options.js';
 import type { RestoreInput, RestorePlan, RestoreResult } from '../src/contract/restore.js';
+import { measuredRestore } from './metrics.js';
 
 export const wholeImage = proxyActivities<Activities>(wholeImageStep);
 
@@ -44,7 +45,7 @@ export async function restoreSteps(plan: RestorePlan, keepSnapshots: boolean, fo
 }
 
 export function restoreImage(input: RestoreInput): Promise<RestoreResult> {
-  return withContract('restoreImage', restoreInputSchema, input, restore);
+  return withContract('restoreImage', restoreInputSchema, input, (i) => measuredRestore(i.target ?? i.source, restore(i)));
 }
 
 async function restore(input: RestoreInput): Promise<RestoreResult> {

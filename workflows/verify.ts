@@ -17,6 +17,7 @@ import { withContract } from './contract.js';
 import { underImageMutex } from './image-mutex.js';
 import { restoreSteps, wholeImage } from './restore.js';
 import { shortStep } from './activity-options.js';
+import { verifyMetrics } from './metrics.js';
 import { z } from 'zod';
 
 const { listCataloged } = proxyActivities<Activities>(shortStep);
@@ -73,7 +74,11 @@ async function verifyOneImage(input: VerifyImageInput): Promise<ImageVerificatio
 }
 
 export function verifyRun(input: VerifyInput): Promise<VerifyReport> {
-  return withContract('verifyRun', verifyInputSchema, input, verifyAll);
+  return withContract('verifyRun', verifyInputSchema, input, async (i) => {
+    const report = await verifyAll(i);
+    verifyMetrics(report);
+    return report;
+  });
 }
 
 async function verifyAll(input: VerifyInput): Promise<VerifyReport> {

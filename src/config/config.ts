@@ -4,6 +4,7 @@ import { isMap, isNode, isScalar, isSeq, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { checkName } from '../names/names.js';
 import type { BackupPolicy } from '../contract/backup.js';
+import { listenProblem } from './listen.js';
 
 /** A config or input problem: the CLI prints its message on one line and exits 2. */
 export class InputError extends Error {
@@ -69,6 +70,11 @@ export const configSchema = z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
       .strict()
       .default({ level: 'info' }),
+    /** Off unless `listen` is set: the worker then serves Prometheus metrics there. */
+    metrics: z
+      .object({ listen: z.string().refine((s) => !listenProblem(s), { error: (i) => listenProblem(String(i.input)) }).optional() })
+      .strict()
+      .default({}),
   })
   .strict();
 

@@ -11,7 +11,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { join, relative } from 'node:path';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -254,6 +254,18 @@ const cases: Case[] = [
   { name: 'worker: ceph.conf missing', args: () => ['worker', '--config', variant('no-conf', (d) => (d.cluster.conf = join(configs, 'no.conf')))], code: 2, says: () => /cluster\.conf: cannot read .*no\.conf: ENOENT/ },
   { name: 'worker: the mon does not answer', args: () => ['worker', '--config', deadMonConfig], code: 2, says: () => /cluster ceph: cannot reach it as client\.admin with .*dead-mon\.conf: .*timed out/ },
   { name: 'worker: cephx refuses the user', args: () => ['worker', '--config', badKeyConfig], code: 2, says: () => /cluster ceph: cannot reach it as client\.admin with .*: .*permission denied/ },
+  { name: 'worker: metrics.listen is a host name', args: () => ['worker', '--config', variant('listen-name', (d) => (d.metrics = { listen: 'localhost:9464' }))], code: 2, says: () => /listen-name\.yaml: metrics\.listen: "localhost:9464": the host must be an IPv4 address/ },
+  {
+    name: 'worker: metrics.listen port already in use',
+    setup: async () => {
+      taken = createServer();
+      await new Promise<void>((res) => taken!.listen(0, '127.0.0.1', res));
+    },
+    teardown: async () => void (await new Promise((res) => taken?.close(res))),
+    args: () => ['worker', '--config', variant('listen-taken', (d) => (d.metrics = { listen: `127.0.0.1:${(taken!.address() as { port: number }).port}` }))],
+    code: 2,
+    says: () => /metrics\.listen: cannot serve metrics on 127\.0\.0\.1:\d+: the address is already in use/,
+  },
 
   // Damaged backup data: a data problem (exit 1) said in one line naming the file and how to
   // rebuild it, within seconds (no retry loop), and nothing deleted.
@@ -298,6 +310,8 @@ function withConfig(cmd: 'run' | 'verify' | 'restore' | 'delete' | 'worker', fil
 }
 
 let deadMonConfig: string;
+/** A port somebody else listens on, for the metrics endpoint case. */
+let taken: Server | undefined;
 let badKeyConfig: string;
 
 // ---------------------------------------------------------------- what "nothing happened" means

@@ -64,6 +64,7 @@ describe('loadConfig: defaults and paths', () => {
       },
       temporal: { address: '127.0.0.1:7233', namespace: 'default', task_queue: 'rbd-backup' },
       log: { level: 'info' },
+      metrics: {},
     });
   });
 
