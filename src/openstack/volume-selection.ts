@@ -11,6 +11,10 @@
  *   - rbd_volume_types: the volume's type must be one of them;
  *   - neither: every volume is taken to be in the pool, and a volume that is not shows up as
  *     "image not found" when the run looks at the cluster.
+ * A named volume that fails a rule is reported (skipped, with why). With all_volumes_in_project a
+ * volume outside the rules is simply not ours and is left out silently, or a project holding an
+ * LVM volume would make every run partial; one that is ours but unsettled (creating, error…) is
+ * still reported.
  */
 import type { ImageSelection } from '../contract/backup.js';
 import { checkName } from '../names/names.js';
@@ -43,18 +47,18 @@ export function backendOf(host: string): string | undefined {
   return at.length > 1 && at[1] ? at[1] : undefined;
 }
 
-/** Why this volume is not a backup-able RBD image in the pool, or undefined if it is. */
-function problem(v: Volume, r: SelectionRule): string | undefined {
-  if (UNSETTLED.test(v.status)) return `is ${v.status}`;
+/** Why this volume is not an RBD image in the pool (`notOurs`), or not one to back up now. */
+function problem(v: Volume, r: SelectionRule): { why: string; notOurs: boolean } | undefined {
   if (r.rbdBackends) {
     const host = v['os-vol-host-attr:host'];
-    if (!host) return 'has no os-vol-host-attr:host (shown to admins only), so its backend is unknown: use an admin user, or rbd_volume_types instead of rbd_backends';
+    if (!host) return { why: 'has no os-vol-host-attr:host (shown to admins only), so its backend is unknown: use an admin user, or rbd_volume_types instead of rbd_backends', notOurs: false };
     const b = backendOf(host);
-    if (b === undefined || !r.rbdBackends.includes(b)) return `is on backend ${b ?? host}, not an RBD backend (rbd_backends: ${r.rbdBackends.join(', ')})`;
+    if (b === undefined || !r.rbdBackends.includes(b)) return { why: `is on backend ${b ?? host}, not an RBD backend (rbd_backends: ${r.rbdBackends.join(', ')})`, notOurs: true };
   }
   if (r.rbdVolumeTypes && !r.rbdVolumeTypes.includes(v.volume_type ?? '')) {
-    return `has volume type ${v.volume_type ?? '(none)'}, not an RBD type (rbd_volume_types: ${r.rbdVolumeTypes.join(', ')})`;
+    return { why: `has volume type ${v.volume_type ?? '(none)'}, not an RBD type (rbd_volume_types: ${r.rbdVolumeTypes.join(', ')})`, notOurs: true };
   }
+  if (UNSETTLED.test(v.status)) return { why: `is ${v.status}`, notOurs: false };
   return undefined;
 }
 
@@ -64,8 +68,10 @@ export function selectVolumes(volumes: Volume[], r: SelectionRule): { images: Im
   const images: ImageSelection[] = [];
   const skipped: Skipped[] = [];
   const taken = new Set<string>();
-  const take = (v: Volume) => {
+  const take = (v: Volume, named: boolean) => {
     if (taken.has(v.id)) return;
+    const p = problem(v, r);
+    if (p?.notOurs && !named) return;
     taken.add(v.id);
     // The name reaches rbd's argv: an ID that is not a plain name is refused like any other name.
     try {
@@ -74,8 +80,7 @@ export function selectVolumes(volumes: Volume[], r: SelectionRule): { images: Im
       skipped.push({ pool: r.pool, image: String(v.id), reason: `${label(v)}: ${(e as Error).message}` });
       return;
     }
-    const why = problem(v, r);
-    if (why) skipped.push({ pool: r.pool, image: imageOf(v), reason: `${label(v)} ${why}` });
+    if (p) skipped.push({ pool: r.pool, image: imageOf(v), reason: `${label(v)} ${p.why}` });
     else images.push({ pool: r.pool, image: imageOf(v) });
   };
   for (const name of r.volumeNames) {
@@ -86,8 +91,8 @@ export function selectVolumes(volumes: Volume[], r: SelectionRule): { images: Im
     else if (found.length > 1 && r.allVolumes) continue;
     else if (found.length > 1) {
       skipped.push({ pool: r.pool, image: name, reason: `Cinder volume name ${JSON.stringify(name)} is ambiguous: volumes ${found.map((v) => v.id).join(', ')}; back them up by ID-named image (POOL/volume-ID) or rename one` });
-    } else take(found[0]!);
+    } else take(found[0]!, true);
   }
-  if (r.allVolumes) for (const v of volumes) take(v);
+  if (r.allVolumes) for (const v of volumes) take(v, false);
   return { images, skipped };
 }

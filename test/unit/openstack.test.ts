@@ -206,14 +206,15 @@ describe('names to volume-<id> images', () => {
     { name: 'a name', rule: rule({ volumeNames: ['web'] }), images: ['volume-a1'], skipped: [] },
     { name: 'a missing name', rule: rule({ volumeNames: ['ghost'] }), images: [], skipped: [['ghost', /^no Cinder volume named "ghost"$/]] },
     { name: 'an ambiguous name', rule: rule({ volumeNames: ['dup'] }), images: [], skipped: [['dup', /"dup" is ambiguous: volumes b1, b2/]] },
-    { name: 'an ambiguous name with all volumes: both taken', rule: rule({ volumeNames: ['dup'], allVolumes: true, rbdBackends: ['ceph'] }), images: ['volume-a1', 'volume-b1', 'volume-b2', 'volume-d0', 'volume-f1'], skipped: [['volume-c1', /backend lvm/], ['volume-e1', /is creating/], ['volume-g1', /os-vol-host-attr:host/], ['x;y', /image name "volume-x;y"/]] },
+    { name: 'an ambiguous name with all volumes: both taken', rule: rule({ volumeNames: ['dup'], allVolumes: true, rbdBackends: ['ceph'] }), images: ['volume-a1', 'volume-b1', 'volume-b2', 'volume-d0', 'volume-f1'], skipped: [['volume-e1', /is creating/], ['volume-g1', /os-vol-host-attr:host/], ['x;y', /image name "volume-x;y"/]] },
     { name: 'not on an RBD backend', rule: rule({ volumeNames: ['lvm'], rbdBackends: ['ceph'] }), images: [], skipped: [['volume-c1', /^Cinder volume "lvm" \(c1\) is on backend lvm, not an RBD backend \(rbd_backends: ceph\)$/]] },
     { name: 'not an RBD volume type', rule: rule({ volumeNames: ['lvm', 'web'], rbdVolumeTypes: ['ceph'] }), images: ['volume-a1'], skipped: [['volume-c1', /volume type lvmdriver-1, not an RBD type/]] },
     { name: 'no rule: every volume is taken to be in the pool', rule: rule({ volumeNames: ['lvm'] }), images: ['volume-c1'], skipped: [] },
     { name: 'backend unknown to a non-admin', rule: rule({ volumeNames: ['nohost'], rbdBackends: ['ceph'] }), images: [], skipped: [['volume-g1', /shown to admins only/]] },
     { name: 'a migrated volume keeps its name_id image', rule: rule({ volumeNames: ['moved'] }), images: ['volume-d0'], skipped: [] },
     { name: 'a volume being created', rule: rule({ volumeNames: ['new'] }), images: [], skipped: [['volume-e1', /is creating/]] },
-    { name: 'a name and all volumes: no volume twice', rule: rule({ volumeNames: ['web'], allVolumes: true, rbdVolumeTypes: ['ceph'] }), images: ['volume-a1', 'volume-b1', 'volume-b2', 'volume-d0', 'volume-f1', 'volume-g1'], skipped: [['volume-c1', /lvmdriver-1/], ['volume-e1', /creating/], ['x;y', /may only use/]] },
+    { name: 'a named volume outside the rules is reported even with all volumes', rule: rule({ volumeNames: ['lvm'], allVolumes: true, rbdVolumeTypes: ['ceph'] }), images: ['volume-a1', 'volume-b1', 'volume-b2', 'volume-d0', 'volume-f1', 'volume-g1'], skipped: [['volume-c1', /lvmdriver-1/], ['volume-e1', /creating/], ['x;y', /may only use/]] },
+    { name: 'a name and all volumes: no volume twice; volumes outside the rules left out', rule: rule({ volumeNames: ['web'], allVolumes: true, rbdVolumeTypes: ['ceph'] }), images: ['volume-a1', 'volume-b1', 'volume-b2', 'volume-d0', 'volume-f1', 'volume-g1'], skipped: [['volume-e1', /creating/], ['x;y', /may only use/]] },
   ];
   for (const c of cases) {
     test(c.name, () => {
