@@ -198,6 +198,21 @@ describe('Cinder volumes as the image source (through the OpenStack double)', ()
     }
   });
 
+  test('every name missing: the run fails (exit 1) with each name in its report, and touches no image', async () => {
+    const kept = os.volumes;
+    os.volumes = kept.filter((v) => v.projectId !== 'p-ops');
+    const before = await snaps(`volumes/volume-${vol.ok!.id}`);
+    try {
+      const r = await runAt(cfg, day(11));
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.report!.status, 'failed');
+      assert.deepEqual(r.report!.images.map((i) => `${i.image} ${i.status} ${i.reason}`).sort(), ['app', 'db', 'ok', 'web'].map((n) => `${n} skipped no Cinder volume named "${n}"`));
+      assert.deepEqual(await snaps(`volumes/volume-${vol.ok!.id}`), before);
+    } finally {
+      os.volumes = kept;
+    }
+  });
+
   test('no password or token in workflow histories, report files or the worker log', async () => {
     assert.ok(os.issued.length >= 3);
     const secrets = [password, ...os.issued];

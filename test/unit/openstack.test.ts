@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InputError } from '../../src/config/config.js';
+import { InputError, loadConfig } from '../../src/config/config.js';
 import { openstackSchema, type OpenStackSettings } from '../../src/openstack/settings.js';
 import { cloudEntry, keystoneV3Root, resolveCredentials, cloudsYamlCandidates } from '../../src/openstack/credentials.js';
 import { blockStorageUrl, issueToken, tokenRequestBody, type CatalogService } from '../../src/openstack/keystone.js';
@@ -66,6 +66,21 @@ describe('openstack: section schema', () => {
       }
     });
   }
+});
+
+test('loadConfig: the section is optional; its paths are relative to the config file', () => {
+  const dir = mkdtempSync(join(tmp, 'cfg-'));
+  const f = join(dir, 'config.yaml');
+  writeFileSync(f, 'backup:\n  destination: /b\nopenstack:\n  cloud: prod\n  clouds_yaml: os/clouds.yaml\n  cacert: /abs/ca.pem\n  password_file: pw\n  all_volumes_in_project: true\n');
+  const o = loadConfig(f).openstack!;
+  assert.equal(o.clouds_yaml, join(dir, 'os', 'clouds.yaml'));
+  assert.equal(o.cacert, '/abs/ca.pem');
+  assert.equal(o.password_file, join(dir, 'pw'));
+  assert.equal(o.pool, 'volumes');
+  writeFileSync(f, 'backup:\n  destination: /b\n');
+  assert.equal(loadConfig(f).openstack, undefined);
+  writeFileSync(f, 'backup:\n  destination: /b\nopenstack:\n  cloud: prod\n');
+  assert.throws(() => loadConfig(f), (e: Error) => e instanceof InputError && e.message === `${f}: openstack.volume_names: name the volumes to back up, or set all_volumes_in_project: true`);
 });
 
 describe('clouds.yaml as the SDKs read it', () => {
