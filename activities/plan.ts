@@ -6,7 +6,7 @@
 import { readFile, stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { destinationPath, policyOf } from '../src/config/config.js';
-import { loadImageList } from '../src/config/image-list.js';
+import { workerImages } from '../src/config/image-source.js';
 import { newestPoint, type Catalog, type Point } from '../src/catalog/catalog.js';
 import { RbdError, ENOENT } from '../src/rbd/rbd.js';
 import { checkName, imageKey, isOurSnapshot, type ImageRef } from '../src/names/names.js';
@@ -40,13 +40,11 @@ export function createPlanActivities(deps: BackupDeps) {
     return runActivity(async () => {
       const key = input.destination ?? 'default';
       catalogFor(input.cluster, key);
-      let images = input.images;
-      if (!images) {
-        if (!config.backup.list_file) throw refuse(INPUT_ERROR, 'no images: the run names none and this worker has no backup.list_file');
-        images = loadImageList(config.backup.list_file, served);
-        if (images.length === 0) throw refuse(INPUT_ERROR, `${config.backup.list_file}: the image list is empty`);
-      }
-      return { policy: policyOf(config, key), images };
+      if (input.images) return { policy: policyOf(config, key), images: input.images };
+      // The list file and/or Cinder; names Cinder cannot map are reported as skipped images.
+      const found = await workerImages(config, served);
+      if (found.listed !== undefined) log({}, 'resolve').info({ volumes: found.listed, images: found.images.length, skipped: found.skipped.length }, 'cinder volumes listed');
+      return { policy: policyOf(config, key), images: found.images, ...(found.skipped.length ? { skipped: found.skipped } : {}) };
     });
   }
 

@@ -11,9 +11,12 @@ import { ensureSearchAttributes } from '../src/client/admin.js';
 import { createLogger } from '../src/log/logger.js';
 import { createWorkerSet } from './worker.js';
 import { installRuntime } from './metrics.js';
+import { resolveCredentials } from '../src/openstack/credentials.js';
 
 export async function runWorker(cfg: Config): Promise<void> {
   checkClusterFiles(cfg);
+  // A missing secret or clouds.yaml entry is said at start, not at the first scheduled run.
+  if (cfg.openstack) resolveCredentials(cfg.openstack);
   await probeCluster(cfg);
   const logger = createLogger(cfg.log.level);
   installRuntime(logger, cfg);

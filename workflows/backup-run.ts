@@ -109,7 +109,7 @@ async function runBackup(input: BackupRunInput): Promise<BackupReport> {
   });
 
   // The worker owns the policy and the list file: a schedule follows later edits of either.
-  const { policy, images } = await resolveRun({ cluster: input.cluster, ...(input.destination ? { destination: input.destination } : {}), ...(input.images ? { images: input.images } : {}) });
+  const { policy, images, skipped: unresolved = [] } = await resolveRun({ cluster: input.cluster, ...(input.destination ? { destination: input.destination } : {}), ...(input.images ? { images: input.images } : {}) });
   const rule = {
     weekday: weekdayOf(runTime, policy.timezone),
     fullWeekdays: policy.fullWeekdays,
@@ -125,7 +125,7 @@ async function runBackup(input: BackupRunInput): Promise<BackupReport> {
 
   // Plans recorded before the field was renamed say `missing`: runs in flight replay unchanged.
   const skipped = plan.skipped ?? (plan as { missing?: PlanResult['skipped'] }).missing ?? [];
-  const results: ImageResult[] = skipped.map((m) => ({ pool: m.pool, image: m.image, status: 'skipped', reason: m.reason }));
+  const results: ImageResult[] = [...unresolved, ...skipped].map((m) => ({ pool: m.pool, image: m.image, status: 'skipped', reason: m.reason }));
   const plans: ImagePlan[] = [];
   const selections = new Map(images.map((s) => [imageKey(s), s]));
   for (const facts of plan.facts) {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { checkName } from '../names/names.js';
 import type { BackupPolicy } from '../contract/backup.js';
 import { listenProblem } from './listen.js';
+import { openstackSchema, withAbsolutePaths } from '../openstack/settings.js';
 
 /** A config or input problem: the CLI prints its message on one line and exits 2. */
 export class InputError extends Error {
@@ -75,6 +76,8 @@ export const configSchema = z
       .object({ listen: z.string().refine((s) => !listenProblem(s), { error: (i) => listenProblem(String(i.input)) }).optional() })
       .strict()
       .default({}),
+    /** Cinder as an image source (docs/openstack.md); read by the worker when a run starts. */
+    openstack: openstackSchema.optional(),
   })
   .strict();
 
@@ -153,6 +156,7 @@ export function loadConfig(file: string): Config {
   if ('default' in cfg.backup.destinations) throw new InputError(`${file}: backup.destinations.default: the key "default" is backup.destination; use another key`);
   for (const k of Object.keys(cfg.backup.destinations)) cfg.backup.destinations[k] = abs(cfg.backup.destinations[k]!);
   if (cfg.backup.list_file) cfg.backup.list_file = abs(cfg.backup.list_file);
+  if (cfg.openstack) cfg.openstack = withAbsolutePaths(cfg.openstack, base);
   const both = cfg.backup.full_weekdays.filter((d) => cfg.backup.incremental_weekdays.includes(d));
   if (both.length > 0) {
     throw new InputError(`${file}: backup.full_weekdays: day(s) ${both.join(', ')} also listed in backup.incremental_weekdays`);

@@ -49,6 +49,8 @@ export interface BackupRunInput {
 export interface ResolvedRun {
   policy: BackupPolicy;
   images: ImageSelection[];
+  /** Names the worker's image source could not map to an image (Cinder: missing, ambiguous, not RBD). */
+  skipped?: { pool: string; image: string; reason: string }[];
 }
 
 /** The default destination key: backup.destination in the worker's config. */

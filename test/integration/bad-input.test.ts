@@ -173,6 +173,16 @@ const cases: Case[] = [
   { name: 'a day in both weekday lists', args: () => ['worker', '--config', variant('both-lists', (d) => (d.backup.incremental_weekdays = [6, 7]))], code: 2, says: () => /both-lists\.yaml: backup\.full_weekdays: day\(s\) 7 also listed in backup\.incremental_weekdays/ },
   { name: 'unknown time zone', args: () => ['run', 'rbd/bi-a', '--config', variant('zone', (d) => (d.backup.timezone = 'Mars/Olympus'))], code: 2, says: () => /zone\.yaml: backup\.timezone: "Mars\/Olympus" is not a known IANA time zone/ },
   { name: "destination key 'default' in backup.destinations", args: () => ['worker', '--config', variant('default-key', (d) => (d.backup.destinations.default = dest('x')))], code: 2, says: () => /default-key\.yaml: backup\.destinations\.default: the key "default" is backup\.destination/ },
+  // The openstack: section (the Cinder image source): its shape when any command loads the
+  // config; its secrets and clouds.yaml when the worker starts.
+  { name: 'openstack: no volume selection', args: () => ['run', 'rbd/bi-a', '--config', variant('os-nosel', (d) => (d.openstack = { ...OS, volume_names: undefined }))], code: 2, says: () => /os-nosel\.yaml: openstack\.volume_names: name the volumes to back up, or set all_volumes_in_project: true/ },
+  { name: 'openstack: unknown key', args: () => ['run', 'rbd/bi-a', '--config', variant('os-key', (d) => (d.openstack = { ...OS, passwd: 'x' }))], code: 2, says: () => /os-key\.yaml: openstack: unknown key\(s\) "passwd"/ },
+  { name: 'openstack: auth_url not http(s)', args: () => ['run', 'rbd/bi-a', '--config', variant('os-url', (d) => (d.openstack = { ...OS, auth_url: 'ftp://keystone/v3' }))], code: 2, says: () => /os-url\.yaml: openstack\.auth_url: must be an http\(s\) URL/ },
+  { name: 'openstack: two password sources', args: () => ['run', 'rbd/bi-a', '--config', variant('os-pw2', (d) => (d.openstack = { ...OS, password_env: 'OS_PASSWORD' }))], code: 2, says: () => /os-pw2\.yaml: openstack\.password: give one of password, password_file, password_env/ },
+  { name: 'worker: openstack password_env not set', args: () => ['worker', '--config', variant('os-env', (d) => (d.openstack = { ...OS, password: undefined, password_env: 'RBD_BI_NO_SUCH_VAR' }))], code: 2, says: () => /^rbd-backup: openstack\.password_env: environment variable RBD_BI_NO_SUCH_VAR is not set in the worker's environment$/ },
+  { name: 'worker: openstack password_file missing', args: () => ['worker', '--config', variant('os-pwfile', (d) => (d.openstack = { ...OS, password: undefined, password_file: 'no-such-password' }))], code: 2, says: () => /^rbd-backup: openstack\.password_file: cannot read .*no-such-password: ENOENT$/ },
+  { name: 'worker: openstack cloud not in clouds.yaml', args: () => ['worker', '--config', variant('os-cloud', (d) => (d.openstack = { clouds_yaml: cloudsYaml, cloud: 'nope', volume_names: ['vm'] }))], code: 2, says: () => /clouds\.yaml: clouds\.nope: no such cloud \(clouds: prod\)$/ },
+  { name: 'worker: openstack Keystone v2.0 URL', args: () => ['worker', '--config', variant('os-v2', (d) => (d.openstack = { ...OS, auth_url: 'http://keystone:35357/v2.0/' }))], code: 2, says: () => /openstack\.auth_url: http:\/\/keystone:35357\/v2\.0\/ is Keystone v2\.0, which is gone/ },
   ...(['run', 'verify', 'restore', 'delete', 'worker'] as const).map(
     (cmd): Case => ({
       name: `unknown Temporal namespace (${cmd})`,
@@ -309,6 +319,9 @@ function withConfig(cmd: 'run' | 'verify' | 'restore' | 'delete' | 'worker', fil
   }
 }
 
+/** A valid openstack: section (Keystone is never asked: each case fails before). */
+const OS = { auth_url: 'http://127.0.0.1:1/v3', username: 'backup', password: 'not-used', project_name: 'ops', volume_names: ['vm-1'] };
+let cloudsYaml: string;
 let deadMonConfig: string;
 /** A port somebody else listens on, for the metrics endpoint case. */
 let taken: Server | undefined;
@@ -386,6 +399,8 @@ describe('bad input: the documented exit code, one line naming the culprit, noth
     const deadConf = join(configs, 'dead-mon.conf');
     writeFileSync(deadConf, readFileSync(ceph.conf, 'utf8').replace(/^mon host = .*$/m, `mon host = [v2:127.0.0.1:${p2},v1:127.0.0.1:${p1}]`));
     deadMonConfig = variant('dead-mon', (d) => (d.cluster.conf = deadConf));
+    cloudsYaml = join(configs, 'clouds.yaml');
+    writeFileSync(cloudsYaml, stringify({ clouds: { prod: { auth: { auth_url: 'http://127.0.0.1:1/v3', username: 'u', password: 'p', project_name: 'p' } } } }));
     // A well-formed cephx key for client.admin that the cluster never issued.
     const key = Buffer.concat([Buffer.from([1, 0]), Buffer.alloc(8), Buffer.from([16, 0]), randomBytes(16)]).toString('base64');
     const badKeyring = join(configs, 'made-up.keyring');
