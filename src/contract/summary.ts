@@ -37,18 +37,23 @@ export function runSummary(backupName: string, images: readonly ImageRef[] | und
   return `backup run ${backupName}: ${imagesText(images)}`;
 }
 
+/** A scheduled run's summary: its name comes from its nominal time, which the action cannot know. */
+export function scheduledRunSummary(schedule: string, images: readonly ImageRef[] | undefined): string {
+  return `backup run of schedule ${schedule}: ${imagesText(images)}`;
+}
+
 /**
- * The run's current details once it has planned: "backup run X: 3 images, 2 full 1 incr, 41 GiB;
- * 1 done" (the counts the start summary could not know), then how many have finished.
+ * The run's current details once it has planned, the counts the start summary could not know:
+ * "backup run X: 3 images, 2 full 1 incr, 21.3 GiB; backing up: 1 ok, 2 to go".
  */
 export function runDetails(backupName: string, plans: readonly Pick<ImagePlan, 'type' | 'sizeBytes' | 'estimatedBytes'>[], settled: readonly Pick<ImageResult, 'status'>[], phase: string): string {
   const full = plans.filter((p) => p.type === 'full').length;
   const bytes = plans.reduce((s, p) => s + (p.type === 'full' ? p.sizeBytes : p.estimatedBytes), 0);
-  const head = `backup run ${backupName}: ${count(plans.length, 'image')}, ${full} full ${plans.length - full} incr, ${bytesText(bytes)}`;
   const by = new Map<string, number>();
   for (const r of settled) by.set(r.status, (by.get(r.status) ?? 0) + 1);
-  const tally = [...by].map(([s, n]) => `${n} ${s === 'ok' ? 'done' : s}`).join(', ');
-  return `${head}; ${phase}${tally ? `; ${tally}` : ''}`;
+  const tally = [...by].map(([s, n]) => `${n} ${s}`);
+  if (plans.length > settled.length) tally.push(`${plans.length - settled.length} to go`);
+  return `backup run ${backupName}: ${count(plans.length, 'image')}, ${full} full ${plans.length - full} incr, ${bytesText(bytes)}; ${phase}${tally.length ? `: ${tally.join(', ')}` : ''}`;
 }
 
 /** What an image's export writes: a full's file is the image's size, a diff about its estimate. */
