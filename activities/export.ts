@@ -11,6 +11,7 @@ import { imageKey } from '../src/names/names.js';
 import { sha256File } from '../src/fs/checksum.js';
 import { fsyncDir, fsyncFile, within } from '../src/fs/atomic.js';
 import type { ExportResult, ImagePlan } from '../src/contract/backup.js';
+import { exportBeat } from '../src/contract/heartbeat.js';
 import { catalogFor as catalogForConfig } from './access.js';
 import { runActivity, refuse, withHeartbeat, HEARTBEAT_MS } from './errors.js';
 import { stepLogger } from './log.js';
@@ -49,7 +50,8 @@ export function createExportActivities(deps: BackupDeps) {
       let written = 0;
       const sizer = setInterval(() => void stat(tmp).then((st) => (written = st.size), () => undefined), HEARTBEAT_MS);
       try {
-        return await withHeartbeat(() => ({ phase, written, hashed }), () => exportSteps());
+        const expected = { bytes: p.type === 'full' ? p.sizeBytes : p.estimatedBytes, estimate: p.type !== 'full' };
+        return await withHeartbeat(() => exportBeat(phase, written, hashed, expected), () => exportSteps());
       } catch (e) {
         await rm(tmp, { force: true });
         if (ctx.cancellationSignal.aborted) throw new CancelledFailure('export cancelled; partial file removed');

@@ -3,6 +3,7 @@ import { connect } from '../src/client/connection.js';
 import { parseImageSpec, imageKey } from '../src/names/names.js';
 import { RBD_BACKUP_KIND } from '../src/contract/search-attributes.js';
 import type { RebuildSummary } from '../src/catalog/rebuild.js';
+import { rebuildSummary } from '../src/contract/summary.js';
 import { EXIT_FAILED, EXIT_OK, configFrom, printJson } from './common.js';
 import { underImageMutex } from './image-mutex.js';
 
@@ -25,7 +26,7 @@ export async function catalogRebuildCommand(image: string | undefined, o: Rebuil
   let result: RebuildAllResult;
   if (image) {
     const ref = parseImageSpec(image);
-    const summary = await underImageMutex<RebuildSummary>(cfg, ref, 'catalog-rebuild', 'rebuildCatalog', { ...where, image: ref, replace: !!o.replace });
+    const summary = await underImageMutex<RebuildSummary>(cfg, ref, 'catalog-rebuild', 'rebuildCatalog', { ...where, image: ref, replace: !!o.replace }, rebuildSummary(ref));
     result = { rebuilt: [summary], failed: [] };
   } else {
     const connection = await connect(cfg.temporal.address);
@@ -36,6 +37,7 @@ export async function catalogRebuildCommand(image: string | undefined, o: Rebuil
         workflowId: `rbd-backup-catalog-rebuild/${cfg.cluster.name}/${new Date().toISOString()}`,
         args: [where],
         typedSearchAttributes: [{ key: RBD_BACKUP_KIND, value: 'catalog-rebuild-all' }],
+        staticSummary: rebuildSummary(undefined),
       });
       result = (await h.result()) as RebuildAllResult;
     } finally {

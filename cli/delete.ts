@@ -1,6 +1,7 @@
 import { imageKey, parseImageSpec } from '../src/names/names.js';
 import { InputError } from '../src/config/config.js';
 import type { DeleteResult } from '../src/contract/restore.js';
+import { deleteSummary } from '../src/contract/summary.js';
 import { EXIT_OK, configFrom, destinationKey, printJson } from './common.js';
 import { underImageMutex } from './image-mutex.js';
 
@@ -15,7 +16,7 @@ export async function deleteCommand(image: string, o: { config?: string; destina
     ...destinationKey(o.destination),
     image: ref,
     ...(o.circle !== undefined ? { circle: o.circle } : { point: o.point }),
-  });
+  }, deleteSummary(ref, o.circle, o.point));
   if (o.json) printJson(r);
   else process.stdout.write(`deleted from ${imageKey(ref)} circle ${r.removed.circle}: ${r.removed.files.join(', ') || 'nothing'}\n`);
   return EXIT_OK;

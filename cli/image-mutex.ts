@@ -5,8 +5,11 @@ import { RBD_BACKUP_IMAGES, RBD_BACKUP_KIND } from '../src/contract/search-attri
 import type { Config } from '../src/config/config.js';
 import { BusyError, workflowClient } from './common.js';
 
-/** Starts a workflow under an image's mutex ID and waits; a held mutex is a clear refusal. */
-export async function underImageMutex<T>(cfg: Config, image: { pool: string; image: string }, kind: string, workflowType: string, arg: unknown): Promise<T> {
+/**
+ * Starts a workflow under an image's mutex ID and waits; a held mutex is a clear refusal. `summary`
+ * is the line the Web UI lists the run under.
+ */
+export async function underImageMutex<T>(cfg: Config, image: { pool: string; image: string }, kind: string, workflowType: string, arg: unknown, summary?: string): Promise<T> {
   const { client, close } = await workflowClient(cfg);
   try {
     const workflowId = imageWorkflowId(cfg.cluster.name, image);
@@ -20,6 +23,7 @@ export async function underImageMutex<T>(cfg: Config, image: { pool: string; ima
           { key: RBD_BACKUP_KIND, value: kind },
           { key: RBD_BACKUP_IMAGES, value: [imageKey(image)] },
         ],
+        ...(summary ? { staticSummary: summary } : {}),
       });
       return (await h.result()) as T;
     } catch (e) {

@@ -1,6 +1,7 @@
 import { imageKey, parseImageSpec } from '../src/names/names.js';
 import { InputError } from '../src/config/config.js';
 import { restoreMutexImage, type RestoreInput, type RestoreResult } from '../src/contract/restore.js';
+import { restoreSummary } from '../src/contract/summary.js';
 import { EXIT_OK, configFrom, printJson } from './common.js';
 import { underImageMutex } from './image-mutex.js';
 import { checkAt, imageOption } from './options.js';
@@ -43,7 +44,7 @@ export async function restoreCommand(image: string, o: RestoreOptions): Promise<
       throw new InputError(`--to ${o.to} is the source image itself${o.force ? ', even with --force' : ''}: restore beside it, check, then rename`);
     }
   }
-  const r = await underImageMutex<RestoreResult>(cfg, restoreMutexImage(input), 'restore', 'restoreImage', input);
+  const r = await underImageMutex<RestoreResult>(cfg, restoreMutexImage(input), 'restore', 'restoreImage', input, restoreSummary(source, o.at, input.target));
   if (o.json) printJson(r);
   else
     process.stdout.write(

@@ -1,5 +1,6 @@
 import { RBD_BACKUP_KIND } from '../src/contract/search-attributes.js';
 import type { VerifyReport } from '../src/contract/restore.js';
+import { verifySummary as verifyRunSummary } from '../src/contract/summary.js';
 import { EXIT_FAILED, EXIT_OK, configFrom, destinationKey, errorLine, printJson, workflowClient } from './common.js';
 import { parseImageSpec } from '../src/names/names.js';
 
@@ -15,6 +16,7 @@ export async function verifyCommand(image: string | undefined, o: { config?: str
       workflowId: `rbd-backup-verify/${cfg.cluster.name}/${new Date().toISOString()}`,
       args: [{ cluster: cfg.cluster.name, ...where, deep: !!o.deep, ...(images ? { images } : {}) }],
       typedSearchAttributes: [{ key: RBD_BACKUP_KIND, value: 'verify-run' }],
+      staticSummary: verifyRunSummary(images, !!o.deep),
     });
     report = (await h.result()) as VerifyReport;
   } finally {

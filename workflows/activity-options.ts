@@ -3,7 +3,7 @@
  * noticed, its retry policy how often a transient failure is retried. Errors that cannot heal are
  * non-retryable at the source (activities/errors.ts), so attempts are spent only on those that may.
  */
-import type { ActivityOptions } from '@temporalio/workflow';
+import { proxyActivities, type ActivityInterfaceFor, type ActivityOptions } from '@temporalio/workflow';
 
 const backoff = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m' };
 
@@ -30,3 +30,13 @@ export const deletionStep: ActivityOptions = { startToCloseTimeout: '1h', heartb
 
 /** Exports: their timeout follows the image's size (see exportTimeoutSeconds). */
 export const exportRetry = { ...backoff, maximumAttempts: 3 };
+
+/**
+ * Activities whose calls the Web UI and `temporal workflow show` list under `summary` instead of a
+ * bare activity name ("export rbd/vm-1 full 20 GiB"). Options are per proxy, so a call with its
+ * own summary gets its own proxy: a plain object, no command. The summary is user metadata on the
+ * ActivityTaskScheduled event, not compared on replay.
+ */
+export function summarized<A>(options: ActivityOptions, summary: string): ActivityInterfaceFor<A> {
+  return proxyActivities<A>({ ...options, summary });
+}

@@ -13,7 +13,7 @@ import {
   defineQuery,
   executeChild,
   isCancellation,
-  proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -33,7 +33,8 @@ import { BATCH_SIZE, chunk } from '../src/plan/batch.js';
 import { checkSpace, decideType, estimateBytes, largestFirst, weekdayOf } from '../src/plan/decision.js';
 import { imageBackup } from './image-backup.js';
 import { underImageMutex } from './image-mutex.js';
-import { planStep } from './activity-options.js';
+import { planStep, summarized } from './activity-options.js';
+import { batchSummary, imageBackupSummary, imagesText, runDetails } from '../src/contract/summary.js';
 import { refuseInput, withContract } from './contract.js';
 import { backupRunInputSchema, imageBatchSchema } from '../src/contract/schema.js';
 import { PROGRESS_QUERY, exportBytesExpected, phaseOfResult, type ImageProgress, type RunProgress } from '../src/contract/progress.js';
@@ -44,7 +45,8 @@ export const runProgressQuery = defineQuery<RunProgress>(PROGRESS_QUERY);
 
 export { BATCH_SIZE } from '../src/plan/batch.js';
 
-const { resolveRun, planRun, recordCluster, writeReport } = proxyActivities<BackupActivities>(planStep);
+/** The run's own steps, each with the line the Web UI lists it under. */
+const step = (summary: string) => summarized<BackupActivities>(planStep, summary);
 
 function runTimeOf(input: BackupRunInput): Date {
   // Validated by the schema: an instant with a zone and a real calendar date.
@@ -109,7 +111,7 @@ async function runBackup(input: BackupRunInput): Promise<BackupReport> {
   });
 
   // The worker owns the policy and the list file: a schedule follows later edits of either.
-  const { policy, images, skipped: unresolved = [] } = await resolveRun({ cluster: input.cluster, ...(input.destination ? { destination: input.destination } : {}), ...(input.images ? { images: input.images } : {}) });
+  const { policy, images, skipped: unresolved = [] } = await step(`resolve policy and images (${imagesText(input.images)})`).resolveRun({ cluster: input.cluster, ...(input.destination ? { destination: input.destination } : {}), ...(input.images ? { images: input.images } : {}) });
   const rule = {
     weekday: weekdayOf(runTime, policy.timezone),
     fullWeekdays: policy.fullWeekdays,
@@ -121,7 +123,7 @@ async function runBackup(input: BackupRunInput): Promise<BackupReport> {
   if (!scheduledToday && !images.some((s) => s.backupType)) return report('nothing-scheduled', []);
 
   runPhase = 'planning';
-  const plan = await planRun({ cluster: input.cluster, destination: policy.destination, images, backupName, snapshot, workflowId: info.workflowId });
+  const plan = await step(`plan ${imagesText(images)}`).planRun({ cluster: input.cluster, destination: policy.destination, images, backupName, snapshot, workflowId: info.workflowId });
 
   // Plans recorded before the field was renamed say `missing`: runs in flight replay unchanged.
   const skipped = plan.skipped ?? (plan as { missing?: PlanResult['skipped'] }).missing ?? [];
@@ -166,11 +168,18 @@ async function runBackup(input: BackupRunInput): Promise<BackupReport> {
   const spaceProblem = checkSpace(needed, plan.freeBytes, policy.spaceMargin);
   if (spaceProblem) throw refuseInput(`${plan.clusterDir}: ${spaceProblem}`);
 
-  await recordCluster({ cluster: input.cluster, destination: policy.destination, fsid: plan.fsid });
+  await step(`record cluster fsid ${plan.fsid}`).recordCluster({ cluster: input.cluster, destination: policy.destination, fsid: plan.fsid });
   const ordered = largestFirst(plans);
   planned.push(...ordered);
   runPhase = 'backing up';
-  const record = (r: ImageResult) => finished.set(imageKey(r), r);
+  // The counts the start summary could not know, then how many have finished: in memory, served
+  // to the Web UI by the SDK's metadata query, no history event.
+  const showDetails = () => setCurrentDetails(runDetails(backupName, ordered, [...finished.values()], runPhase));
+  showDetails();
+  const record = (r: ImageResult) => {
+    finished.set(imageKey(r), r);
+    showDetails();
+  };
   if (ordered.length <= BATCH_SIZE) results.push(...(await withContract('imageBatch', imageBatchSchema, ordered, (ps) => startImages(ps, record))));
   else {
     const batches = await Promise.all(
@@ -180,6 +189,7 @@ async function runBackup(input: BackupRunInput): Promise<BackupReport> {
             args: [slice],
             workflowId: `${info.workflowId}/batch-${i}`,
             parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+            staticSummary: batchSummary(`backup run ${backupName}`, i, slice),
           });
           got.forEach(record);
           return got;
@@ -206,7 +216,7 @@ async function runBackup(input: BackupRunInput): Promise<BackupReport> {
     for (const p of ordered) if (!done.has(imageKey(p))) results.push({ pool: p.pool, image: p.image, status: 'cancelled', reason: 'run cancelled' });
     const final = report('cancelled', fitResults(results));
     backupRunMetrics(final);
-    reportFile = await CancellationScope.nonCancellable(() => writeReport({ destination: policy.destination, report: final }));
+    reportFile = await CancellationScope.nonCancellable(() => step(`write report of cancelled run ${backupName}`).writeReport({ destination: policy.destination, report: final }));
     runPhase = 'done';
     throw new CancelledFailure('backup run cancelled');
   }
@@ -217,9 +227,10 @@ async function runBackup(input: BackupRunInput): Promise<BackupReport> {
   const status: BackupReport['status'] = counted.length === 0 ? 'nothing-scheduled' : ok === counted.length ? 'ok' : ok === 0 ? 'failed' : 'partial';
   const final = report(status, fitResults(results));
   runPhase = 'writing report';
-  final.reportFile = await writeReport({ destination: policy.destination, report: final });
+  final.reportFile = await step(`write report of run ${backupName}: ${final.status}`).writeReport({ destination: policy.destination, report: final });
   reportFile = final.reportFile;
   runPhase = 'done';
+  showDetails();
   return final;
 }
 
@@ -246,6 +257,7 @@ async function imageOutcome(p: ImagePlan): Promise<ImageResult> {
     args: [p],
     searchAttributes: [{ key: RBD_BACKUP_NAME, value: p.backupName }],
     step: 'image workflow',
+    summary: imageBackupSummary(p),
   });
   if (r.ok) return r.value;
   if (r.busy) return { pool: p.pool, image: p.image, status: 'busy', reason: `${r.reason}; image not backed up by this run` };

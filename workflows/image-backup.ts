@@ -3,12 +3,13 @@
  * image's own workflow ID (see imageWorkflowId), so no two runs, restores or deletes touch an image
  * at once. Failures are reported, never thrown: one image must not stop the others.
  */
-import { ActivityCancellationType, CancellationScope, defineQuery, isCancellation, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, CancellationScope, defineQuery, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { BackupActivities } from '../activities/backup.js';
 import { exportQueue, snapDeleteQueue, type ImagePlan, type ImageResult } from '../src/contract/backup.js';
 import { failureDetail } from './failure.js';
 import { withContract } from './contract.js';
-import { deletionStep, exportRetry, shortStep } from './activity-options.js';
+import { deletionStep, exportRetry, shortStep, summarized } from './activity-options.js';
+import { backupStepSummary as say } from '../src/contract/summary.js';
 import { imagePlanSchema } from '../src/contract/schema.js';
 import { PROGRESS_QUERY, type ImageBackupProgress, type ImageStep } from '../src/contract/progress.js';
 import { imageBackupMetrics } from './metrics.js';
@@ -21,9 +22,10 @@ export function exportTimeoutSeconds(plan: Pick<ImagePlan, 'sizeBytes' | 'export
   return 600 + Math.ceil(plan.sizeBytes / plan.exportMinBytesPerSecond);
 }
 
+/** Each step's proxy takes the line the Web UI shows for that call. */
 function activitiesFor(taskQueue: string, plan: ImagePlan) {
-  const steps = proxyActivities<BackupActivities>(shortStep);
-  const exporter = proxyActivities<BackupActivities>({
+  const steps = (summary: string) => summarized<BackupActivities>(shortStep, summary);
+  const exporter = (summary: string) => summarized<BackupActivities>({
     taskQueue: exportQueue(taskQueue),
     // A crashed worker is noticed by the missing heartbeat, not after a day.
     heartbeatTimeout: '30s',
@@ -31,8 +33,8 @@ function activitiesFor(taskQueue: string, plan: ImagePlan) {
     // The snapshot is removed after a cancelled export: only once rbd has stopped reading it.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: exportRetry,
-  });
-  const deleter = proxyActivities<BackupActivities>({ ...deletionStep, taskQueue: snapDeleteQueue(taskQueue) });
+  }, summary);
+  const deleter = (summary: string) => summarized<BackupActivities>({ ...deletionStep, taskQueue: snapDeleteQueue(taskQueue) }, summary);
   return { steps, exporter, deleter };
 }
 
@@ -60,16 +62,16 @@ async function backUpImage(plan: ImagePlan): Promise<ImageResult> {
   const retention = { cluster: plan.cluster, destination: plan.destination, pool: plan.pool, image: plan.image, run: plan.backupName };
   let step = 'snapshot';
   try {
-    await steps.createSnapshot(plan);
+    await steps(say.snapshot(plan)).createSnapshot(plan);
     step = 'export';
     at = 'export';
-    const exp = await exporter.exportPoint({ ...plan, workflowId: workflowInfo().workflowId });
+    const exp = await exporter(say.export(plan)).exportPoint({ ...plan, workflowId: workflowInfo().workflowId });
     Object.assign(result, exp);
   } catch (e) {
     if (isCancellation(e)) {
       at = 'deleting snapshots';
       // Cancelled runs still remove their own snapshot, or it would linger unrecorded.
-      await CancellationScope.nonCancellable(() => deleter.pruneSnapshots({ ...retention, retain: plan.snapshotRetainCount, failedSnapshot: plan.snapshot }));
+      await CancellationScope.nonCancellable(() => deleter(say.deleteSnapshots(plan, true)).pruneSnapshots({ ...retention, retain: plan.snapshotRetainCount, failedSnapshot: plan.snapshot }));
       at = 'cancelled';
       throw e;
     }
@@ -84,7 +86,7 @@ async function backUpImage(plan: ImagePlan): Promise<ImageResult> {
   at = 'deleting snapshots';
   try {
     const failed = result.status === 'failed' ? { failedSnapshot: plan.snapshot } : {};
-    const del = await deleter.pruneSnapshots({ ...retention, retain: plan.snapshotRetainCount, ...failed });
+    const del = await deleter(say.deleteSnapshots(plan, result.status === 'failed')).pruneSnapshots({ ...retention, retain: plan.snapshotRetainCount, ...failed });
     result.deletedSnapshots = del.deleted;
     result.cleanupErrors.push(...del.errors);
   } catch (e) {
@@ -92,7 +94,7 @@ async function backUpImage(plan: ImagePlan): Promise<ImageResult> {
   }
   at = 'pruning';
   try {
-    const pruned = await steps.pruneCircles({ ...retention, retain: plan.circleRetainCount });
+    const pruned = await steps(say.pruneCircles(plan)).pruneCircles({ ...retention, retain: plan.circleRetainCount });
     result.prunedCircles = pruned.pruned;
     if (pruned.unclaimed?.length) result.unclaimed = pruned.unclaimed;
   } catch (e) {

@@ -15,7 +15,7 @@ export type MutexOutcome<R> = { ok: true; value: R } | { ok: false; busy: true; 
 
 export async function underImageMutex<W extends Workflow>(
   workflow: W,
-  o: { cluster: string; image: ImageRef; kind: string; args: Parameters<W>; searchAttributes?: SearchAttributePair[]; step: string },
+  o: { cluster: string; image: ImageRef; kind: string; args: Parameters<W>; searchAttributes?: SearchAttributePair[]; step: string; summary?: string },
 ): Promise<MutexOutcome<Awaited<ReturnType<W>>>> {
   const workflowId = imageWorkflowId(o.cluster, o.image);
   try {
@@ -26,6 +26,8 @@ export async function underImageMutex<W extends Workflow>(
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       typedSearchAttributes: [{ key: RBD_BACKUP_KIND, value: o.kind }, { key: RBD_BACKUP_IMAGES, value: [imageKey(o.image)] }, ...(o.searchAttributes ?? [])],
+      // The line the Web UI lists the child under (user metadata: not compared on replay).
+      ...(o.summary ? { staticSummary: o.summary } : {}),
     });
     return { ok: true, value: (await child.result()) as Awaited<ReturnType<W>> };
   } catch (e) {

@@ -8,11 +8,15 @@ import { CancellationScope, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { restoreInputSchema } from '../src/contract/schema.js';
 import { withContract } from './contract.js';
-import { wholeImageStep } from './activity-options.js';
+import { summarized, wholeImageStep } from './activity-options.js';
+import { imageKey } from '../src/names/names.js';
+import { restoreStepSummary } from '../src/contract/summary.js';
 import type { RestoreInput, RestorePlan, RestoreResult } from '../src/contract/restore.js';
 import { measuredRestore } from './metrics.js';
 
 export const wholeImage = proxyActivities<Activities>(wholeImageStep);
+/** A whole-image step with the line the Web UI lists it under. */
+export const wholeImageAs = (summary: string) => summarized<Activities>(wholeImageStep, summary);
 
 /**
  * Import the full, then each diff in order, into a staging image that is renamed to the target at
@@ -30,16 +34,16 @@ export async function restoreSteps(plan: RestorePlan, keepSnapshots: boolean, fo
     link,
   });
   try {
-    await wholeImage.importFull(step(plan.chain[0]!));
+    await wholeImageAs(restoreStepSummary(plan.chain[0]!, plan.target)).importFull(step(plan.chain[0]!));
     applied.push(plan.chain[0]!.file);
     for (const link of plan.chain.slice(1)) {
-      await wholeImage.applyDiff(step(link));
+      await wholeImageAs(restoreStepSummary(link, plan.target)).applyDiff(step(link));
       applied.push(link.file);
     }
-    const sha256 = await wholeImage.finishRestore({ target: plan.target, keepSnapshots, snapshots: plan.chain.map((l) => l.snapshot), force });
+    const sha256 = await wholeImageAs(`finish restore into ${imageKey(plan.target)}`).finishRestore({ target: plan.target, keepSnapshots, snapshots: plan.chain.map((l) => l.snapshot), force });
     return { sha256, applied };
   } catch (e) {
-    await CancellationScope.nonCancellable(() => wholeImage.discardRestore({ target: plan.target }));
+    await CancellationScope.nonCancellable(() => wholeImageAs(`discard what this restore made of ${imageKey(plan.target)}`).discardRestore({ target: plan.target }));
     throw e;
   }
 }
@@ -50,7 +54,7 @@ export function restoreImage(input: RestoreInput): Promise<RestoreResult> {
 
 async function restore(input: RestoreInput): Promise<RestoreResult> {
   const started = Date.now();
-  const plan = await wholeImage.planRestore(input);
+  const plan = await wholeImageAs(`plan restore of ${imageKey(input.source)} at ${input.at}`).planRestore(input);
   const { sha256, applied } = await restoreSteps(plan, input.keepSnapshots, input.force);
   return {
     source: plan.source,

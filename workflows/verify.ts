@@ -5,22 +5,22 @@
  * carry problems in full but only counts for clean images, so 2,000 images × 28 points stay far
  * inside Temporal's history and payload limits.
  */
-import { CancellationScope, ParentClosePolicy, executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, ParentClosePolicy, executeChild, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { imageRefSchema, verifyImageInputSchema, verifyInputSchema } from '../src/contract/schema.js';
 import type { ImageVerification, VerifyInput, VerifyReport } from '../src/contract/restore.js';
-import { compactUtc, type ImageRef } from '../src/names/names.js';
+import { compactUtc, imageKey, type ImageRef } from '../src/names/names.js';
 import { BATCH_SIZE, chunk } from '../src/plan/batch.js';
 import { summarizeVerification, mergeVerifyReports } from '../src/plan/verify-report.js';
 import { failureDetail } from './failure.js';
 import { withContract } from './contract.js';
 import { underImageMutex } from './image-mutex.js';
-import { restoreSteps, wholeImage } from './restore.js';
-import { shortStep } from './activity-options.js';
+import { restoreSteps, wholeImageAs } from './restore.js';
+import { shortStep, summarized } from './activity-options.js';
 import { verifyMetrics } from './metrics.js';
+import { batchSummary, verifySummary } from '../src/contract/summary.js';
 import { z } from 'zod';
 
-const { listCataloged } = proxyActivities<Activities>(shortStep);
 
 export interface VerifyImageInput {
   cluster: string;
@@ -37,13 +37,13 @@ export function verifyImage(input: VerifyImageInput): Promise<ImageVerification>
 
 async function verifyOneImage(input: VerifyImageInput): Promise<ImageVerification> {
   const where = { cluster: input.cluster, ...(input.destination ? { destination: input.destination } : {}) };
-  const v = await wholeImage.verifyFiles({ ...where, image: input.image, explicit: input.explicit });
+  const v = await wholeImageAs(`verify files of ${imageKey(input.image)}`).verifyFiles({ ...where, image: input.image, explicit: input.explicit });
   // Deep: restore the newest point to a scratch image and compare it with the source snapshot.
   // Broken files already make the answer 'no'; a restore would only refuse.
   if (!input.deep || v.files.length === 0 || !v.ok) return v;
   const scratch = { pool: input.image.pool, image: `${input.image.image}-verify-${compactUtc(new Date())}` };
   try {
-    const plan = await wholeImage.planRestore({
+    const plan = await wholeImageAs(`plan deep verify of ${imageKey(input.image)}: restore the newest point to ${imageKey(scratch)}`).planRestore({
       ...where,
       source: input.image,
       // An instant after every point resolves to the newest one.
@@ -55,14 +55,14 @@ async function verifyOneImage(input: VerifyImageInput): Promise<ImageVerificatio
     const deep: NonNullable<ImageVerification['deep']> = { point: plan.point.backupName, snapshot: plan.point.snapshot };
     try {
       deep.restoredSha256 = (await restoreSteps(plan, false, false)).sha256;
-      const src = await wholeImage.snapshotSha256({ image: input.image, snapshot: plan.point.snapshot });
+      const src = await wholeImageAs(`checksum ${imageKey(input.image)}@${plan.point.snapshot}`).snapshotSha256({ image: input.image, snapshot: plan.point.snapshot });
       if (src === null) deep.note = `source snapshot ${plan.point.snapshot} no longer exists; restore succeeded, no byte comparison possible`;
       else {
         deep.sourceSha256 = src;
         deep.match = src === deep.restoredSha256;
       }
     } finally {
-      await CancellationScope.nonCancellable(() => wholeImage.discardRestore({ target: scratch }));
+      await CancellationScope.nonCancellable(() => wholeImageAs(`remove scratch image ${imageKey(scratch)}`).discardRestore({ target: scratch }));
     }
     v.deep = deep;
     if (deep.match === false) v.ok = false;
@@ -83,7 +83,7 @@ export function verifyRun(input: VerifyInput): Promise<VerifyReport> {
 
 async function verifyAll(input: VerifyInput): Promise<VerifyReport> {
   const where = { cluster: input.cluster, ...(input.destination ? { destination: input.destination } : {}) };
-  const images = input.images ?? (await listCataloged(where));
+  const images = input.images ?? (await summarized<Activities>(shortStep, 'list cataloged images').listCataloged(where));
   const batch = { ...where, explicit: !!input.images, deep: input.deep };
   if (images.length <= BATCH_SIZE) return verifyBatch({ ...batch, images });
   const { workflowId } = workflowInfo();
@@ -93,6 +93,7 @@ async function verifyAll(input: VerifyInput): Promise<VerifyReport> {
         args: [{ ...batch, images: slice }],
         workflowId: `${workflowId}/batch-${i}`,
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        staticSummary: batchSummary(verifySummary(undefined, input.deep), i, slice),
       }),
     ),
   );
@@ -121,6 +122,7 @@ async function verifyOne(b: VerifyBatchInput, image: ImageRef): Promise<ImageVer
     kind: 'verify',
     args: [{ cluster: b.cluster, ...(b.destination ? { destination: b.destination } : {}), image, explicit: b.explicit, deep: b.deep }],
     step: 'verify',
+    summary: verifySummary([image], b.deep),
   });
   if (r.ok) return r.value;
   return { ...image, ok: false, files: [], unrestorable: [], chainProblems: [], error: r.busy ? `busy: ${r.reason}` : r.error.message };

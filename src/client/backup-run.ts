@@ -10,6 +10,7 @@ import { DEFAULT_DESTINATION, runWorkflowId } from '../contract/backup.js';
 import { backupRunInputSchema, check } from '../contract/schema.js';
 import { RBD_BACKUP_KIND, RBD_BACKUP_NAME } from '../contract/search-attributes.js';
 import { compactUtc } from '../names/names.js';
+import { runSummary } from '../contract/summary.js';
 
 export interface StartedRun {
   workflowId: string;
@@ -81,6 +82,8 @@ export async function startBackupRun(client: Client, taskQueue: string, request:
           { key: RBD_BACKUP_KIND, value: 'backup-run' },
           { key: RBD_BACKUP_NAME, value: backupName },
         ],
+        // Its plan is not made yet: the run adds the counts as its current details.
+        staticSummary: runSummary(backupName, args.images),
       });
       return { workflowId, runId: started.firstExecutionRunId, backupName, attached: false, resumed: !!previous, result: () => started.result() as Promise<BackupReport> };
     } catch (e) {

@@ -19,6 +19,7 @@ import { instantProblem } from '../contract/schema.js';
 import { RBD_BACKUP_KIND } from '../contract/search-attributes.js';
 import { checkName } from '../names/names.js';
 import { checkRunInput } from './backup-run.js';
+import { scheduledRunSummary } from '../contract/summary.js';
 
 export const OVERLAP_POLICIES: Record<string, ScheduleOverlapPolicy> = {
   skip: 'SKIP',
@@ -170,6 +171,7 @@ export function scheduleOptions(r: ScheduleRequest): ScheduleOptions {
       workflowId: scheduledWorkflowId(r.cluster, r.name),
       args: [input],
       typedSearchAttributes: [{ key: RBD_BACKUP_KIND, value: 'backup-run' }],
+      staticSummary: scheduledRunSummary(r.name, input.images),
     },
     policies: { overlap, catchupWindow },
     state: { paused: !!r.paused, ...(r.note !== undefined ? { note: r.note } : {}) },
