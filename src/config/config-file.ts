@@ -40,7 +40,7 @@ export function readConfigFile(file: string): ConfigFile {
     const ic = iniToConfig(text, file, INI_SECTION);
     const config = loadConfig(file, ic.raw);
     const sources = new Map([...ic.sources].map(([path, s]) => [path, `${file}:${s.line}`]));
-    const warnings = ic.warnings.map((w) => `${file}:${w.line}: ${w.key} no longer applies (${w.why}); ignored`);
+    const warnings = ic.warnings.map((w) => `${file}:${w.line}: ${w.key} no longer applies: ${w.why}; ignored`);
     return { config, format: 'ini', warnings, sources };
   }
   const config = loadConfig(file);

@@ -42,7 +42,7 @@ const MAPPED: MappedKey[] = [
   { ini: 'backup_list_file_path', to: ['backup', 'list_file'], kind: 'text' },
 ];
 
-const LOGS = 'logs are JSON lines on stderr (the YAML key log.level sets the level)';
+const LOGS = 'logs are JSON lines on stderr, their level is the YAML key log.level';
 const openstackOff = (_v: string, all: Map<string, string>) =>
   bool(all.get('backup_list_from_openstack_yaml_file') ?? 'False') ? undefined : `unused while backup_list_from_openstack_yaml_file is False`;
 
