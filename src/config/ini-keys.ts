@@ -118,9 +118,13 @@ export function iniToConfig(text: string, file: string, section = INI_SECTION, o
   const raw: IniConfig['raw'] = {};
   const sources: IniConfig['sources'] = new Map();
   const warnings: IniWarning[] = [];
+  // ConfigParser's idiom: helper keys in [DEFAULT] that other values reference as %(key)s.
+  const referenced = new Set([...values.values()].flatMap((o) => [...o.raw.matchAll(/%\(([^)]*)\)s/g)].map((m) => m[1]!.toLowerCase())));
+  const fromDefaults = new Set(ini.defaults?.options.filter((d) => !ini.sections.find((s) => s.name === section)?.options.some((o) => o.key === d.key)).map((d) => d.key));
   for (const [key, o] of values) {
     const mapped = MAPPED.find((m) => m.ini === key);
     const dropped = DROPPED.find((d) => d.ini === key);
+    if (!mapped && !dropped && fromDefaults.has(key) && referenced.has(key)) continue;
     if (!mapped && !dropped) throw at(o.line, `unknown key ${JSON.stringify(key)}: not a key of the original config.ini (known: ${INI_KEYS.join(', ')})`);
     if (dropped) {
       if (key === 'backup_list_from_openstack_yaml_file' || key === 'backup_read_options') {
