@@ -89,7 +89,7 @@ describe('show and run --dry-run', () => {
     assert.deepEqual(sunday.images.map((i) => i.image), ['show-a', 'show-b', 'show-missing'], 'largest first, then the skipped');
     assert.match(sunday.images[2]!.reason, /image rbd\/show-missing not found/);
 
-    const run = await json<BackupReport>('run', ...images, '--as-of', SUN, '--config', cfg.file);
+    const run = await json<BackupReport>('run', ...images, '--as-of', SUN, '--config', cfg.file, '--json');
     assert.deepEqual(Object.fromEntries(run.images.map((i) => [`${i.pool}/${i.image}`, i.type])), { 'rbd/show-a': 'full', 'rbd/show-b': 'full' });
 
     await randomWrites('rbd/show-a');
@@ -106,7 +106,7 @@ describe('show and run --dry-run', () => {
     assert.match(words.stdout, new RegExp(`rbd/show-a: incr from ${snapOf(SUN)} in circle ${snapOf(SUN)} .*: weekday 1 is an incremental day`));
     assert.match(words.stdout, /nothing was done: no snapshot taken, no file written/);
 
-    const real = await json<BackupReport>('run', ...images, '--as-of', MON, '--config', cfg.file);
+    const real = await json<BackupReport>('run', ...images, '--as-of', MON, '--config', cfg.file, '--json');
     assert.deepEqual(
       Object.fromEntries(real.images.map((i) => [`${i.pool}/${i.image}`, [i.type, i.fromSnapshot]])),
       Object.fromEntries(monday.images.map((i) => [`${i.pool}/${i.image}`, [i.action, i.fromSnapshot]])),
