@@ -1,5 +1,6 @@
 import { Client } from '@temporalio/client';
-import { InputError, loadConfig, type Config } from '../src/config/config.js';
+import { InputError, type Config } from '../src/config/config.js';
+import { readConfigFile } from '../src/config/config-file.js';
 import { connect } from '../src/client/connection.js';
 import { checkWorkerPolls } from '../src/client/admin.js';
 
@@ -16,7 +17,10 @@ export const DEFAULT_CONFIG = '/etc/rbd-backup/config.yaml';
 export function configFrom(opts: { config?: string }): Config {
   const file = opts.config ?? process.env.RBD_BACKUP_CONFIG ?? DEFAULT_CONFIG;
   if (!file) throw new InputError('--config FILE is empty');
-  return loadConfig(file);
+  const { config, warnings } = readConfigFile(file);
+  // A config.ini's keys that no longer apply: said once, when the file is read, then ignored.
+  for (const w of warnings) process.stderr.write(`rbd-backup: warning: ${w}\n`);
+  return config;
 }
 
 /** A destination key as the worker's config spells them; a path or an empty key is refused here. */

@@ -21,7 +21,7 @@ const program = new Command('rbd-backup')
   });
 
 type Option = readonly [flags: string, description: string];
-const configOpt: Option = ['-c, --config <file>', 'config file (YAML; default: $RBD_BACKUP_CONFIG, else /etc/rbd-backup/config.yaml)'];
+const configOpt: Option = ['-c, --config <file>', 'config file (YAML, or the original config.ini; default: $RBD_BACKUP_CONFIG, else /etc/rbd-backup/config.yaml)'];
 const destinationOpt: Option = ['--destination <key>', "a destination key of the worker's config (default: backup.destination)"];
 const jsonOpt: Option = ['--json', 'print one JSON document on stdout'];
 
@@ -52,6 +52,7 @@ const commands: CommandSpec[] = [
       destinationOpt,
       ['--no-wait', 'start the run and return its workflow ID'],
       ['--timeout <duration>', 'stop waiting after this long (90s, 10m, 2h, 1d) and exit 3; the run goes on'],
+      ['--dry-run', 'print what the run would do (each image: full, incremental or not, and why); take no snapshot, write nothing'],
       jsonOpt,
     ],
     load: async () => (await import('./run.js')).runCommand,
@@ -82,6 +83,7 @@ const commands: CommandSpec[] = [
     ],
     load: async () => (await import('./list.js')).listCommand,
   },
+  ...showCommands(),
   {
     path: ['restore'],
     description: 'restore an image at a backup point (chain and checksums verified before the cluster is touched)',
@@ -188,8 +190,49 @@ function scheduleCommands(): CommandSpec[] {
   ];
 }
 
+/** `show …` and `config convert`: what rbd-backup sees and the original tool's config.ini, touching nothing. */
+function showCommands(): CommandSpec[] {
+  const load = (f: 'showClusterCommand' | 'showConfigCommand' | 'showImagesCommand') => async () => (await import('./show.js'))[f] as (...args: never[]) => Promise<number>;
+  return [
+    {
+      path: ['show', 'cluster'],
+      description: "the worker's cluster: name, fsid, monitors, pools, and the destination's cluster.json",
+      options: [configOpt, destinationOpt, jsonOpt],
+      load: load('showClusterCommand'),
+    },
+    {
+      path: ['show', 'config'],
+      description: 'the effective config, each key with the file and line it was set at or "default" (secrets masked)',
+      options: [configOpt, jsonOpt],
+      load: load('showConfigCommand'),
+    },
+    {
+      path: ['show', 'images'],
+      description: 'what the next run would back up, full or incremental, and why (the same plan as run --dry-run; touches nothing)',
+      argument: ['[images...]', 'POOL/IMAGE (default: the worker\'s list file)'],
+      options: [
+        configOpt,
+        destinationOpt,
+        ['--as-of <iso8601>', 'plan as if the run started at this instant'],
+        ['--backup-name <name>', 'the run name to check for clashes'],
+        jsonOpt,
+      ],
+      load: load('showImagesCommand'),
+    },
+    {
+      path: ['config', 'convert'],
+      description: "print the YAML config equivalent to the original tool's config.ini, with comments (rbd-backup config convert config.ini > config.yaml)",
+      argument: ['<file>', 'config.ini'],
+      options: [['--section <name>', 'the section to convert (default: default)']],
+      load: async () => (await import('./config.js')).configConvertCommand,
+    },
+  ];
+}
+
 const groups: Record<string, string> = {
   catalog: 'maintain the catalog (catalog.json) of the backup directory',
+  show: 'what rbd-backup sees: the cluster, the effective config, the next run\'s images; touches nothing',
+  config: "the original tool's config.ini",
   schedule: 'Temporal schedules of backup runs (ID rbd-backup/<cluster>/<NAME>)',
 };
 for (const spec of commands) {

@@ -17,6 +17,7 @@ export interface RunOptions {
   wait: boolean;
   timeout?: string;
   json?: boolean;
+  dryRun?: boolean;
 }
 
 /** Impossible dates (02-30) are refused, never rolled over into another day. */
@@ -27,6 +28,7 @@ export function parseAsOf(s: string): string {
 }
 
 export async function runCommand(images: string[], o: RunOptions): Promise<number> {
+  if (o.dryRun) return (await import('./show.js')).planCommand(images, o);
   const cfg = configFrom(o);
   // No images: the worker reads its list file when the run starts, so a schedule follows edits.
   const selection = images.length ? imagesFromArgs(images) : undefined;

@@ -2,12 +2,17 @@
  * Container entry point: `node dist/worker/main.js CONFIG` (or RBD_BACKUP_CONFIG) runs the worker.
  * Errors end the process with one line and the CLI's exit codes: 2 for a bad config, else 1.
  */
-import { loadConfig } from '../src/config/config.js';
+import { readConfigFile } from '../src/config/config-file.js';
 import { runWorker } from './run.js';
 
 const BAD_CONFIG = new Set(['InputError', 'NameError', 'UnreachableError']);
 const config = process.argv[2] ?? process.env.RBD_BACKUP_CONFIG ?? '/etc/rbd-backup/config.yaml';
-Promise.resolve().then(() => runWorker(loadConfig(config))).then(
+const load = () => {
+  const file = readConfigFile(config);
+  for (const w of file.warnings) process.stderr.write(`rbd-backup worker: warning: ${w}\n`);
+  return file.config;
+};
+Promise.resolve().then(() => runWorker(load())).then(
   () => process.exit(0),
   (e: unknown) => {
     const err = e instanceof Error ? e : new Error(String(e));

@@ -4,3 +4,5 @@ export { restoreImage } from './restore.js';
 export { deleteBackup } from './delete.js';
 export { verifyRun, verifyBatch, verifyImage } from './verify.js';
 export { rebuildCatalog, rebuildCatalogs } from './catalog.js';
+export { planBackup } from './plan.js';
+export { describeCluster } from './cluster.js';

@@ -142,9 +142,11 @@ function keyPathAt(node: unknown, pos: number, path = ''): string | undefined {
   return undefined;
 }
 
-/** Loads and validates; relative paths inside the file are relative to the file. */
-export function loadConfig(file: string): Config {
-  const raw = parseYamlFile(file);
+/**
+ * Loads and validates; relative paths inside the file are relative to the file. `raw` is the
+ * file's content already read (config.ini is read by ./config-file.ts into the same shape).
+ */
+export function loadConfig(file: string, raw: unknown = parseYamlFile(file)): Config {
   const parsed = configSchema.safeParse(raw ?? {});
   if (!parsed.success) throw new InputError(formatIssue(file, parsed.error.issues[0]!));
   const cfg = parsed.data;

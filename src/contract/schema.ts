@@ -178,3 +178,11 @@ export const rebuildAllInputSchema = z
     destination: key.optional(),
   })
   .strict();
+
+/** `show cluster`: which cluster, and whose cluster.json (a destination key). */
+export const clusterInputSchema = z
+  .object({
+    cluster: named('cluster'),
+    destination: key.optional(),
+  })
+  .strict();

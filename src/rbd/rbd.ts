@@ -116,6 +116,15 @@ export class Rbd {
   pools(): Promise<string[]> {
     return this.json<string[]>('ceph', ['osd', 'pool', 'ls']);
   }
+  /** The monitor map's monitors: name and addresses (v2 and v1), as `ceph mon dump` reports them. */
+  async monitors(): Promise<{ name: string; addrs: string[] }[]> {
+    type Mon = { name: string; addr?: string; public_addrs?: { addrvec?: { type: string; addr: string }[] } };
+    const j = await this.json<{ mons?: Mon[] }>('ceph', ['mon', 'dump']);
+    return (j.mons ?? []).map((m) => ({
+      name: m.name,
+      addrs: m.public_addrs?.addrvec?.map((a) => `${a.type}:${a.addr}`) ?? (m.addr ? [m.addr] : []),
+    }));
+  }
   info(r: ImageRef): Promise<ImageInfo> {
     return this.json<ImageInfo>('rbd', ['info', spec(r)]);
   }

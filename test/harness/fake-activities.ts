@@ -65,6 +65,14 @@ export function fakeActivities(
     deletePoints: async (input) => ({ ...input.image, removed: { circle: input.circle ?? BASE_SNAPSHOT, files: fakeChain.map((l) => l.file), points: ['20261122T010000Z', '20261123T010000Z'] } }),
     rebuildImageCatalog: async (input) => ({ ...input.image, catalogFile: 'fake-destination/catalog.json', before: 'unreadable', circles: [{ name: BASE_SNAPSHOT, from: 'scan', points: 2, problems: [] }], points: 2, problems: [] }),
     listRebuildable: async () => [],
+    clusterFacts: async (input) => ({
+      name: input.cluster,
+      fsid: 'fake-fsid',
+      monitors: [{ name: 'a', addrs: ['v2:127.0.0.1:3300/0', 'v1:127.0.0.1:6789/0'] }],
+      pools: ['rbd'],
+      destination: input.destination ?? 'default',
+      identityFile: 'fake-destination/cluster/cluster.json',
+    }),
   };
   const merged: Activities = { ...defaults, ...(typeof overrides === 'function' ? overrides(defaults) : overrides) };
   const calls: Call[] = [];

@@ -44,6 +44,8 @@ export const recordedIds: Record<WorkflowType, string> = {
   rebuildCatalogs: 'history-rebuild-all',
   // rebuildCatalogs' children.
   rebuildCatalog: imageWorkflowId('history-rebuild', a),
+  planBackup: 'history-plan-backup',
+  describeCluster: 'history-describe-cluster',
 };
 
 /**
@@ -111,6 +113,8 @@ export async function recordHistories(env: TestWorkflowEnvironment): Promise<str
       wf.execute<typeof workflows.verifyRun>('verifyRun', { ...opts('verifyRun'), args: [{ cluster: 'history-verify', images: [a, b], deep: true }] }),
       wf.execute<typeof workflows.verifyBatch>('verifyBatch', { ...opts('verifyBatch'), args: [{ cluster: 'history-verify-batch', images: [a], explicit: true, deep: false }] }),
       wf.execute<typeof workflows.rebuildCatalogs>('rebuildCatalogs', { ...opts('rebuildCatalogs'), args: [{ cluster: 'history-rebuild' }] }),
+      wf.execute<typeof workflows.planBackup>('planBackup', { ...opts('planBackup'), args: [{ cluster: 'history', images: [a, b], asOf: AS_OF }] }),
+      wf.execute<typeof workflows.describeCluster>('describeCluster', { ...opts('describeCluster'), args: [{ cluster: 'history' }] }),
     ]);
   });
   mkdirSync(historyDir, { recursive: true });

@@ -68,6 +68,13 @@ function rawVariant(name: string, edit: (text: string) => string): string {
   return file;
 }
 
+/** A config.ini beside the variants: the shared destination, then `lines`. */
+function ini(name: string, lines: string): string {
+  const file = join(configs, `${name}.ini`);
+  writeFileSync(file, `[default]\nbackup_destination_path = ${cfg.destination}\n${lines}`);
+  return file;
+}
+
 const c = () => ['--config', cfg.file];
 /**
  * A run that reaches the worker needs its own --as-of: the default backup name is the current
@@ -183,6 +190,23 @@ const cases: Case[] = [
   { name: 'worker: openstack password_file missing', args: () => ['worker', '--config', variant('os-pwfile', (d) => (d.openstack = { ...OS, password: undefined, password_file: 'no-such-password' }))], code: 2, says: () => /^rbd-backup: openstack\.password_file: cannot read .*no-such-password: ENOENT$/ },
   { name: 'worker: openstack cloud not in clouds.yaml', args: () => ['worker', '--config', variant('os-cloud', (d) => (d.openstack = { clouds_yaml: cloudsYaml, cloud: 'nope', volume_names: ['vm'] }))], code: 2, says: () => /clouds\.yaml: clouds\.nope: no such cloud \(clouds: prod\)$/ },
   { name: 'worker: openstack Keystone v2.0 URL', args: () => ['worker', '--config', variant('os-v2', (d) => (d.openstack = { ...OS, auth_url: 'http://keystone:35357/v2.0/' }))], code: 2, says: () => /openstack\.auth_url: http:\/\/keystone:35357\/v2\.0\/ is Keystone v2\.0, which is gone/ },
+  // The original tool's config.ini: each refusal names the file, the line and the key.
+  { name: 'config.ini: an unknown key', args: () => ['run', 'rbd/bi-a', '--config', ini('ini-unknown', 'backup_destinaton = /x\n')], code: 2, says: () => /ini-unknown\.ini:3: unknown key "backup_destinaton"/ },
+  { name: 'config.ini: a count that is not an integer', args: () => ['worker', '--config', ini('ini-float', 'backup_concurrent_worker_count = 2.5\n')], code: 2, says: () => /ini-float\.ini:3: backup_concurrent_worker_count: "2\.5" is not an integer$/ },
+  { name: 'config.ini: True as the incremental limit', args: () => ['run', 'rbd/bi-a', '--dry-run', '--config', ini('ini-true', 'backup_max_incremental = True\n')], code: 2, says: () => /ini-true\.ini:3: backup_max_incremental: "True" is not an integer \(or False\/0 for unlimited\)/ },
+  { name: 'config.ini: a day in both weekday lists', args: () => ['show', 'images', '--config', ini('ini-both', 'weekly_full_backup = 7\nweekly_incr_backup = 1, 7\n')], code: 2, says: () => /ini-both\.ini:3: day\(s\) 7 in both weekly_full_backup and weekly_incr_backup/ },
+  { name: 'config.ini: weekday 8', args: () => ['show', 'config', '--config', ini('ini-weekday', 'weekly_full_backup = 8\n')], code: 2, says: () => /ini-weekday\.ini:3: weekly_full_backup: "8" is not a weekday/ },
+  { name: 'config.ini: a repeated key', args: () => ['list', '--config', ini('ini-dup', 'backup_destination_path = /y\n')], code: 2, says: () => /ini-dup\.ini:3: backup_destination_path: repeats the key at line 2/ },
+  { name: 'config.ini: a second section', args: () => ['run', 'rbd/bi-a', '--config', ini('ini-sections', '[weekly]\nbackup_circle_retain_count = 2\n')], code: 2, says: () => /ini-sections\.ini:3: section \[weekly\]: only \[default\] is read/ },
+  { name: 'config.ini: a line that is no key', args: () => ['run', 'rbd/bi-a', '--config', ini('ini-garbage', 'weekly full backup\n')], code: 2, says: () => /ini-garbage\.ini:3: "weekly full backup" is neither "\[section\]" nor "key = value"/ },
+  { name: 'config.ini: the Cinder mode', args: () => ['run', 'rbd/bi-a', '--config', ini('ini-cinder', 'backup_list_from_openstack_yaml_file = True\n')], code: 2, says: () => /ini-cinder\.ini:3: backup_list_from_openstack_yaml_file = True: the Cinder source cannot be converted/ },
+  { name: 'config convert of a YAML config', args: () => ['config', 'convert', cfg.file], code: 2, says: () => /config\.yaml: not a config\.ini/ },
+  { name: 'config convert of a missing file', args: () => ['config', 'convert', join(configs, 'nope.ini')], code: 2, says: () => /nope\.ini: cannot read: ENOENT/ },
+  { name: 'config convert of a section that is not there', args: () => ['config', 'convert', ini('ini-nosection', ''), '--section', 'prod'], code: 2, says: () => /ini-nosection\.ini: no \[prod\] section \(sections: \[default\]\)/ },
+  { name: 'show images --as-of February 30th', args: () => ['show', 'images', 'rbd/bi-a', '--as-of', '2031-02-30T13:00:00Z', ...c()], code: 2, says: () => /--as-of 2031-02-30T13:00:00Z is not a calendar date/ },
+  { name: 'show cluster --destination with a path', args: () => ['show', 'cluster', '--destination', '../elsewhere', ...c()], code: 2, says: () => /--destination "\.\.\/elsewhere" is not a destination key/ },
+  { name: 'run --dry-run to a destination the worker does not have', args: () => ['run', 'rbd/bi-a', '--dry-run', '--destination', 'nope', ...c()], code: 2, says: () => /destination "nope" is not configured on this worker/ },
+  { name: 'run --dry-run under a backup name another run used', args: () => ['run', 'rbd/bi-a', '--dry-run', '--backup-name', compact(SUN), ...freshAsOf(), ...c()], code: 2, says: () => new RegExp(`backup name ${compact(SUN)} already exists for rbd/bi-a`) },
   ...(['run', 'verify', 'restore', 'delete', 'worker'] as const).map(
     (cmd): Case => ({
       name: `unknown Temporal namespace (${cmd})`,

@@ -50,6 +50,7 @@ function fakeActivities(config: Config): Activities {
     deletePoints: notUsed,
     rebuildImageCatalog: notUsed,
     listRebuildable: notUsed,
+    clusterFacts: notUsed,
     resolveRun: async (input: BackupRunInput) => ({ policy: policyOf(config), images: input.images! }),
     planRun: async (input: PlanInput) =>
       ({

@@ -389,6 +389,8 @@ describe('workflow decisions (fake activities, own dev server)', () => {
     verifyImage: { cluster: 'a b', image: image('a'), explicit: true, deep: false },
     rebuildCatalog: { cluster: 'ceph', image: image('a') },
     rebuildCatalogs: { cluster: 'ceph', destination: '../elsewhere' },
+    planBackup: { cluster: 'ceph', images: [image('a')], destination: '/mnt/elsewhere' },
+    describeCluster: { cluster: 'ceph', keyring: '/etc/ceph/keyring' },
   };
 
   test('every workflow type has an invalid-input case', async () => {
