@@ -1,6 +1,7 @@
 /**
  * Side effects of restore, verify and delete. Nothing touches the cluster until the whole chain has
- * been checked against the catalog, the diff headers and every file's sha256. Each step can run
+ * been checked against the catalog and the diff headers; each file's sha256 is checked while rbd
+ * imports it into the staging image, which becomes the target only if every file matched. Each step can run
  * again after a crash: a half-done import is removed or rolled back and redone, never half-applied.
  */
 import { Context } from '@temporalio/activity';
