@@ -4,16 +4,16 @@
  * file; a retry never removes a file the catalog records.
  */
 import { Context, CancelledFailure } from '@temporalio/activity';
-import { rm, rename, stat } from 'node:fs/promises';
+import { rm, rename } from 'node:fs/promises';
 import { diffFileName, fullFileName, type Catalog, type Point } from '../src/catalog/catalog.js';
 import { RbdError } from '../src/rbd/rbd.js';
 import { imageKey } from '../src/names/names.js';
-import { sha256File } from '../src/fs/checksum.js';
+import { sha256GrowingFile } from '../src/fs/growing-file.js';
 import { fsyncDir, fsyncFile, within } from '../src/fs/atomic.js';
 import type { ExportResult, ImagePlan } from '../src/contract/backup.js';
 import { exportBeat } from '../src/contract/heartbeat.js';
 import { catalogFor as catalogForConfig } from './access.js';
-import { runActivity, refuse, withHeartbeat, HEARTBEAT_MS } from './errors.js';
+import { runActivity, refuse, withHeartbeat } from './errors.js';
 import { stepLogger } from './log.js';
 import type { BackupDeps } from './backup.js';
 
@@ -48,7 +48,6 @@ export function createExportActivities(deps: BackupDeps) {
       let phase = 'export';
       let hashed = 0;
       let written = 0;
-      const sizer = setInterval(() => void stat(tmp).then((st) => (written = st.size), () => undefined), HEARTBEAT_MS);
       try {
         const expected = { bytes: p.type === 'full' ? p.sizeBytes : p.estimatedBytes, estimate: p.type !== 'full' };
         return await withHeartbeat(() => exportBeat(phase, written, hashed, expected), () => exportSteps());
@@ -57,8 +56,6 @@ export function createExportActivities(deps: BackupDeps) {
         if (ctx.cancellationSignal.aborted) throw new CancelledFailure('export cancelled; partial file removed');
         l.error({ err: e instanceof RbdError ? { command: e.command, exitCode: e.exitCode, stderr: e.stderr } : String(e) }, 'export failed');
         throw e;
-      } finally {
-        clearInterval(sizer);
       }
 
       /** Cancellation arrives with a heartbeat; each irreversible step checks it first. */
@@ -68,12 +65,16 @@ export function createExportActivities(deps: BackupDeps) {
 
       async function exportSteps(): Promise<ExportResult> {
         l.info({ type: p.type, snapshot: p.snapshot, from: p.fromSnapshot, file: final }, 'export started');
-        if (p.type === 'full') await rbd.exportFull(p, p.snapshot, tmp, ctx.cancellationSignal);
-        else await rbd.exportDiff(p, p.fromSnapshot!, p.snapshot, tmp, ctx.cancellationSignal);
-        // The checksum reads the file from the page cache while fsync writes it back: the two
-        // overlap instead of adding up (each takes about as long as the export on these disks).
-        phase = 'checksum';
-        const [, sum] = await Promise.all([fsyncFile(tmp), sha256File(tmp, (b) => (hashed = b), ctx.cancellationSignal)]);
+        // rbd writes the file in order, so it is hashed from the page cache as it grows (and
+        // flushed behind the writer): no second pass over the data, and little left for fsync.
+        const sum = await hashWhileWriting(
+          (signal) => (p.type === 'full' ? rbd.exportFull(p, p.snapshot, tmp, signal) : rbd.exportDiff(p, p.fromSnapshot!, p.snapshot, tmp, signal)),
+          tmp,
+          ctx.cancellationSignal,
+          (h, seen) => ((hashed = h), (written = seen)),
+        );
+        phase = 'fsync';
+        await fsyncFile(tmp);
         stillWanted('rename');
         // Another attempt of this very export may have finished first: its point stands, and ours
         // (the same snapshot, the same bytes) is dropped rather than renamed over a recorded file.
@@ -110,6 +111,35 @@ export function createExportActivities(deps: BackupDeps) {
   }
 
   return { exportPoint };
+}
+
+/** Dirty data a running export may leave in the page cache before it is pushed to disk. */
+export const FLUSH_BEHIND_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Runs `write` (an rbd export into `file`) and hashes the file as it grows. Both have stopped
+ * when this returns, so the caller may remove the file at once; a failed export's own error (with
+ * rbd's stderr) is what the caller sees.
+ */
+export async function hashWhileWriting(
+  write: (signal: AbortSignal) => Promise<unknown>,
+  file: string,
+  signal: AbortSignal,
+  progress?: (hashed: number, seen: number) => void,
+): Promise<{ sha256: string; bytes: number }> {
+  // Either side failing stops the other: a dead export leaves nothing worth hashing, and a failed
+  // read (the file gone, the disk broken) leaves an export nobody will keep.
+  const stop = new AbortController();
+  const both = AbortSignal.any([signal, stop.signal]);
+  const writing = write(both);
+  const hashing = sha256GrowingFile(file, writing, { signal: both, progress, flushEvery: FLUSH_BEHIND_BYTES });
+  try {
+    const [, sum] = await Promise.all([writing, hashing]);
+    return sum;
+  } finally {
+    stop.abort();
+    await Promise.allSettled([writing, hashing]);
+  }
 }
 
 /** Why a planned export no longer fits the catalog, or undefined when it does. */

@@ -1,6 +1,7 @@
 /**
  * Side effects of restore, verify and delete. Nothing touches the cluster until the whole chain has
- * been checked against the catalog, the diff headers and every file's sha256. Each step can run
+ * been checked against the catalog and the diff headers; each file's sha256 is checked while rbd
+ * imports it into the staging image, which becomes the target only if every file matched. Each step can run
  * again after a crash: a half-done import is removed or rolled back and redone, never half-applied.
  */
 import { Context } from '@temporalio/activity';
@@ -71,8 +72,12 @@ export function createRestoreActivities(deps: RestoreDeps) {
   const catalogOf = (input: { cluster: string; destination?: string | undefined }) => catalogFor(config, input.cluster, input.destination);
   const staging = (target: ImageRef) => stagingFor(target, execution().runId);
 
-  /** Every file of a chain: present, the recorded size and sha256, and diff headers that link up. */
-  async function checkLinks(catalog: Catalog, ref: ImageRef, points: Point[]): Promise<{ links: ChainLink[]; problems: FileCheck[] }> {
+  /**
+   * Every file of a chain: present, the recorded size, diff headers that link up, and (with `hash`)
+   * the recorded sha256. A restore leaves the sha256 to the import, which hashes each file while
+   * rbd reads it (see importChecked).
+   */
+  async function checkLinks(catalog: Catalog, ref: ImageRef, points: Point[], hash = true): Promise<{ links: ChainLink[]; problems: FileCheck[] }> {
     const links: ChainLink[] = [];
     const problems: FileCheck[] = [];
     for (const p of points) {
@@ -107,6 +112,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
         problems.push({ file: p.file, status: 'corrupt', detail: `${s.size} bytes, catalog says ${p.bytes}` });
         continue;
       }
+      if (!hash) continue;
       const ctx = Context.current();
       const sum = await sha256File(path, (b) => ctx.heartbeat({ file: p.file, hashed: b }), ctx.cancellationSignal);
       if (sum.sha256 !== p.sha256) problems.push({ file: p.file, status: 'corrupt', detail: `sha256 ${sum.sha256}, catalog says ${p.sha256}` });
@@ -124,7 +130,7 @@ export function createRestoreActivities(deps: RestoreDeps) {
       const broken = chainProblems(r.circle, r.index);
       if (broken.length) throw refuse(REFUSED, `catalog chain of ${imageKey(input.source)} is broken: ${broken.join('; ')}`);
       const points = r.circle.points.slice(0, r.index + 1);
-      const { links, problems } = await checkLinks(catalog, input.source, points);
+      const { links, problems } = await checkLinks(catalog, input.source, points, false);
       if (problems.length) {
         const first = problems[0]!;
         throw refuse(REFUSED, `refusing to restore ${imageKey(input.source)} at ${input.at}: ${first.file} is ${first.status}${first.detail ? ` (${first.detail})` : ''}`);
@@ -176,6 +182,29 @@ export function createRestoreActivities(deps: RestoreDeps) {
   }
 
   /**
+   * Runs `load` (rbd reading `file` into the staging image) while the same file is hashed beside
+   * it, from the same page cache: one pass over the disk instead of two. The staging image is
+   * nobody's until finishRestore renames it, and a file whose sha256 differs from the catalog's
+   * fails this step for good (rbd is stopped if still running), so the workflow discards the staging
+   * image and nothing unchecked ever reaches the target.
+   */
+  async function importChecked(input: ChainStep, file: string, signal: AbortSignal, progress: (bytes: number) => void, load: (signal: AbortSignal) => Promise<unknown>): Promise<void> {
+    const stop = new AbortController();
+    const both = AbortSignal.any([signal, stop.signal]);
+    const checked = sha256File(file, progress, both).then((sum) => {
+      if (sum.sha256 === input.link.sha256) return;
+      stop.abort();
+      throw refuse(REFUSED, `refusing to restore ${imageKey(input.source)} to ${imageKey(input.target)}: ${input.link.file} is corrupt (sha256 ${sum.sha256}, catalog says ${input.link.sha256})`);
+    });
+    // Both are awaited: rbd may fail on the very bytes that are corrupt, and then the mismatch,
+    // not rbd's parse error, is what to report (and it is final, where rbd's error is retried).
+    const [check, loaded] = await Promise.allSettled([checked, load(both)]);
+    if (check.status === 'rejected' && !signal.aborted) throw check.reason;
+    if (loaded.status === 'rejected') throw loaded.reason;
+    if (check.status === 'rejected') throw check.reason;
+  }
+
+  /**
    * From scratch into this execution's staging image: a leftover of an earlier attempt carries a
    * name only this execution has, so it is ours and goes first.
    */
@@ -183,9 +212,10 @@ export function createRestoreActivities(deps: RestoreDeps) {
     return runActivity(async () => {
       const stage = staging(input.target);
       const file = await fileOf(input);
-      await withHeartbeat(() => ({ step: 'import', file: input.link.file }), async (signal) => {
+      let hashed = 0;
+      await withHeartbeat(() => ({ step: 'import', file: input.link.file, hashed }), async (signal) => {
         await removeImage(stage, signal);
-        await rbd.importFull(file, stage, signal);
+        await importChecked(input, file, signal, (b) => (hashed = b), (s) => rbd.importFull(file, stage, s));
       });
       await rbd.metaSet(stage, RESTORE_MARKER_KEY, markerOf());
       try {
@@ -210,7 +240,11 @@ export function createRestoreActivities(deps: RestoreDeps) {
       if (Context.current().info.attempt > 1) {
         await withHeartbeat(() => ({ step: 'rollback' }), (signal) => rbd.snapRollback(stage, input.link.fromSnapshot!, signal));
       }
-      await withHeartbeat(() => ({ step: 'import-diff', file: input.link.file }), (signal) => rbd.importDiff(file, stage, signal));
+      let hashed = 0;
+      await withHeartbeat(
+        () => ({ step: 'import-diff', file: input.link.file, hashed }),
+        (signal) => importChecked(input, file, signal, (b) => (hashed = b), (s) => rbd.importDiff(file, stage, s)),
+      );
       log('restore-diff', stage).info({ file: input.link.file }, 'diff applied');
       return 'applied';
     });

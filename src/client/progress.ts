@@ -13,7 +13,7 @@ import { RBD_BACKUP_KIND } from '../contract/search-attributes.js';
 
 /** An image as `status` shows it: the run's view refined by the child's and the export's. */
 export interface ImageStatus extends ImageProgress {
-  /** The export's own step while it runs (`export`, `checksum`). */
+  /** The export's own step while it runs (`export`, then `fsync`). */
   exportStep?: string;
   /** Bytes per second of this export since its attempt started, when known. */
   rate?: number;

@@ -121,6 +121,30 @@ describe('restore and verify', () => {
     }
   });
 
+  test('a flipped byte found only while its file streams into rbd: the target is neither created nor changed, even with --force', async () => {
+    // The plan checks presence, sizes and headers; the sha256 is taken while rbd imports the file
+    // into the staging image. A byte in the data of a record passes every header check and lets
+    // rbd succeed: only the checksum can stop it.
+    await createImage('rbd', 'rest-victim', 8, 1);
+    const victim = await snapshotSha256('rbd/rest-victim');
+    for (const [i, at, to] of [[2, days[3]!, 'rbd/rest-victim'], [0, days[1]!, 'rbd/rest-never']] as const) {
+      const file = fileOf(i);
+      flipByte(file, 4096 + 100);
+      try {
+        const before = await images('rbd');
+        const r = await cli('restore', 'rbd/rest-a', '--at', snapOf(at), '--to', to, '--force', '--config', cfg.file);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, new RegExp(`refusing to restore rbd/rest-a to ${to}: ${catalog.circles[0]!.points[i]!.file} is corrupt \\(sha256`));
+        assert.deepEqual(await images('rbd'), before, 'no staging image left, nothing created');
+      } finally {
+        flipByte(file, 4096 + 100);
+      }
+    }
+    assert.equal(await snapshotSha256('rbd/rest-victim'), victim, 'the existing target is untouched');
+    assert.deepEqual(await snapsOf('rbd/rest-victim'), []);
+    await removeImage('rbd/rest-victim');
+  });
+
   test('a deleted diff file: verify reports it missing, restore refuses', async () => {
     const file = fileOf(3);
     copyFileSync(file, `${file}.saved`);
