@@ -6,12 +6,12 @@
 import { bytesText } from './summary.js';
 
 export interface ExportBeat {
-  /** "export: 1.2 GiB of 20 GiB (6%)", "checksum: 20 GiB of 20 GiB (100%)". */
+  /** "export: 1.2 GiB of 20 GiB (6%)", "fsync: 20 GiB of 20 GiB (100%)". */
   progress: string;
   phase: string;
   /** Bytes in the partial file so far. */
   written: number;
-  /** Bytes checksummed so far (phase `checksum`). */
+  /** Bytes checksummed so far: the hash follows rbd through the growing partial file. */
   hashed: number;
 }
 
