@@ -382,6 +382,7 @@ async function main(): Promise<void> {
     return;
   }
   printTable(results, ROUNDS);
+  console.log(`worker VmHWM after each row: ${Object.entries(workerAfter).map(([k, v]) => `${k} ${(v / 1024).toFixed(0)} MiB`).join(', ')}`);
   if (opt.trace) for (const t of traces) console.log(`\nwhere the time of the ${t.label} went (offset from CLI launch, duration):\n${t.text}`);
 }
 
