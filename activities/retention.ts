@@ -36,10 +36,16 @@ export function createRetentionActivities(deps: BackupDeps) {
       const retired = cat.retiredSnapshots ?? [];
       const cataloged = [...cat.circles.flatMap((c) => c.points.map((p) => p.snapshot)), ...retired];
       const base = newestPoint(cat)?.point.snapshot;
-      const onCluster = await rbd.snapshotNames(r);
       // Inputs scheduled by runs started before the rename say `failed`.
       const failedSnapshot = r.failedSnapshot ?? (r as { failed?: string }).failed;
-      const doomed = snapshotsToDelete({ clusterSnapshots: onCluster, cataloged, base, retain: r.retain, ...(failedSnapshot ? { failedSnapshot } : {}) });
+      const rule = { cataloged, base, retain: r.retain, ...(failedSnapshot ? { failedSnapshot } : {}) };
+      // Only recorded (or this run's failed) snapshots can ever be deleted, so if none would be
+      // even if all of them were still on the image, asking the cluster (an rbd process, on a
+      // queue with one slot that a fleet's images share) cannot change the answer.
+      const possible = [...cataloged, ...(failedSnapshot ? [failedSnapshot] : [])];
+      const askCluster = retired.length > 0 || snapshotsToDelete({ ...rule, clusterSnapshots: possible }).length > 0;
+      const onCluster = askCluster ? await rbd.snapshotNames(r) : [];
+      const doomed = askCluster ? snapshotsToDelete({ ...rule, clusterSnapshots: onCluster }) : [];
       const deleted: string[] = [];
       const errors: FailureDetail[] = [];
       let deleting = '';

@@ -5,6 +5,7 @@
  *   <queue>-snapdelete snapshot deletions, one at a time (trims never pile up on the cluster)
  */
 import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption, type LogLevel, type TelemetryOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config/config.js';
@@ -13,7 +14,24 @@ import { exportQueue, snapDeleteQueue } from '../src/contract/backup.js';
 import { createActivities, type Activities } from '../activities/index.js';
 import { HEARTBEAT_MS } from '../activities/errors.js';
 
-export const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+export { workflowsPath } from './workflows-path.js';
+
+/** Open runs kept in memory between their tasks (see Worker.create below). */
+const WORKFLOW_CACHE = 250;
+
+/**
+ * The workflow bundle, made by a child process (./bundle.ts): bundling in the worker itself left
+ * webpack's peak (~200 MiB) as the worker's high-water mark for its whole life.
+ */
+async function bundleInChild(): Promise<WorkflowBundleOption> {
+  const r = await execa(process.execPath, [fileURLToPath(new URL('./bundle.js', import.meta.url))], {
+    stdin: 'ignore',
+    stderr: 'inherit',
+    maxBuffer: 256 * 1024 * 1024,
+    stripFinalNewline: false,
+  });
+  return { code: r.stdout };
+}
 
 let runtimeInstalled = false;
 /**
@@ -69,9 +87,17 @@ export async function createWorkerSet(o: WorkerSetOptions): Promise<WorkerSet> {
     shutdownGraceTime: o.shutdownGraceTime ?? '30s',
   };
   const tq = cfg.temporal.task_queue;
-  const workflowSource = o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath };
+  const workflowSource = { workflowBundle: o.workflowBundle ?? (await bundleInChild()) };
   const workers = await Promise.all([
-    Worker.create({ ...common, taskQueue: tq, ...workflowSource }),
+    Worker.create({
+      ...common,
+      taskQueue: tq,
+      ...workflowSource,
+      // The SDK sizes its cache from the heap limit (~2,000 runs on a 24 GiB host), each cached run
+      // holding its state in the worker's memory; a fleet run keeps every image child open at once.
+      // An evicted run is replayed from its (short) history when it next has work.
+      maxCachedWorkflows: WORKFLOW_CACHE,
+    }),
     Worker.create({
       ...common,
       taskQueue: exportQueue(tq),
