@@ -1,7 +1,8 @@
 # rbd-backup worker image. Built and run by docker-compose.yml; see docs/compose.md.
 # Written without a Docker engine at hand: the steps were checked outside Docker, not as an image build.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24 LTS (Node 20's life ended in April 2026). Bookworm, for its ceph-common (Pacific).
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: TypeScript -> dist/ ----
 FROM ${NODE_IMAGE} AS build

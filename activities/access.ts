@@ -34,7 +34,7 @@ type RestoreSource = Pick<RestoreInput, 'cluster' | 'destination' | 'fromCluster
  * `fromCluster` the directory another cluster's backups are filed under (disaster recovery). The
  * request must still be for the cluster this worker serves, the one written into; the destination
  * is still a key of this worker's config, and the other cluster a plain name (one directory level,
- * no path). Only restore reads another cluster's backups: nothing writes or deletes there.
+ * no path). Only restore and verify read another cluster's backups: nothing writes or deletes there.
  */
 export function restoreCatalogFor(config: Config, input: RestoreSource): Catalog {
   checkCluster(config, input.cluster);
@@ -47,16 +47,34 @@ export function restoreCatalogFor(config: Config, input: RestoreSource): Catalog
 }
 
 /**
- * `restoreCatalogFor`, checked before anything is read: another cluster's directory must be a real
- * directory (a misspelt name is said with the names that are there), and an image restored under
- * its own name must come from backups of another cluster, proven by the fsid in their
- * cluster.json, since on the cluster that made them the source image is the live one.
+ * `openSourceCatalog`, checked before anything is read: an image restored under its own name must
+ * come from backups of another cluster, proven by the fsid in their cluster.json, since on the
+ * cluster that made them the source image is the live one.
  */
 export async function openRestoreSource(
   config: Config,
   input: RestoreSource & Pick<RestoreInput, 'source' | 'target'>,
   liveFsid: () => Promise<string>,
 ): Promise<Catalog> {
+  const catalog = await openSourceCatalog(config, input);
+  if (input.fromCluster === undefined) return catalog;
+  const t = input.target;
+  if (t && t.pool === input.source.pool && t.image === input.source.image) {
+    const recorded = await catalog.readIdentity();
+    const fsid = await liveFsid();
+    if (!recorded) throw refuse(REFUSED, `${catalog.root}/cluster.json is missing, so nothing proves these backups are of another cluster: restore ${imageKey(t)} beside it (--to another name), check, then rename`);
+    if (recorded.fsid === fsid) {
+      throw refuse(REFUSED, `${catalog.root}/cluster.json records this very cluster (fsid ${fsid}): --to ${imageKey(t)} is the source image itself; restore beside it, check, then rename`);
+    }
+  }
+  return catalog;
+}
+
+/**
+ * `restoreCatalogFor`, and another cluster's directory must be a real directory: a misspelt name
+ * is said with the names that are there (restore, and verify of another cluster's backups).
+ */
+export async function openSourceCatalog(config: Config, input: RestoreSource): Promise<Catalog> {
   const catalog = restoreCatalogFor(config, input);
   if (input.fromCluster === undefined) return catalog;
   const key = input.destination ?? 'default';
@@ -73,15 +91,6 @@ export async function openRestoreSource(
   }
   if (st.isSymbolicLink()) throw new UnsafePathError(catalog.root, LINK);
   if (!st.isDirectory()) throw refuse(INPUT_ERROR, `${catalog.root} is not a directory`);
-  const t = input.target;
-  if (t && t.pool === input.source.pool && t.image === input.source.image) {
-    const recorded = await catalog.readIdentity();
-    const fsid = await liveFsid();
-    if (!recorded) throw refuse(REFUSED, `${catalog.root}/cluster.json is missing, so nothing proves these backups are of another cluster: restore ${imageKey(t)} beside it (--to another name), check, then rename`);
-    if (recorded.fsid === fsid) {
-      throw refuse(REFUSED, `${catalog.root}/cluster.json records this very cluster (fsid ${fsid}): --to ${imageKey(t)} is the source image itself; restore beside it, check, then rename`);
-    }
-  }
   return catalog;
 }
 

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { createHash } from 'node:crypto';
 import { MANIFEST_FILE, UnsafePathError, type Catalog, type Point } from '../src/catalog/catalog.js';
 import type { Config } from '../src/config/config.js';
-import { catalogFor, openRestoreSource, restoreCatalogFor } from './access.js';
+import { catalogFor, openRestoreSource, openSourceCatalog, restoreCatalogFor } from './access.js';
 import { stepLogger } from './log.js';
 import { Rbd, RbdError, EEXIST, ENOENT } from '../src/rbd/rbd.js';
 import { checkName, compactUtc, imageKey, type ImageRef } from '../src/names/names.js';
@@ -313,14 +313,15 @@ export function createRestoreActivities(deps: RestoreDeps) {
     });
   }
 
-  async function listCataloged(input: { cluster: string; destination?: string }): Promise<ImageRef[]> {
-    return runActivity(async () => catalogOf(input).images());
+  /** With `fromCluster`: another cluster's backups, read only (verify). */
+  async function listCataloged(input: { cluster: string; destination?: string; fromCluster?: string }): Promise<ImageRef[]> {
+    return runActivity(async () => (await openSourceCatalog(config, input)).images());
   }
 
   /** `explicit`: the operator named this image, so "no backups" is a finding, not an empty catalog. */
-  async function verifyFiles(input: { cluster: string; destination?: string; image: ImageRef; explicit: boolean }): Promise<ImageVerification> {
+  async function verifyFiles(input: { cluster: string; destination?: string; fromCluster?: string; image: ImageRef; explicit: boolean }): Promise<ImageVerification> {
     return runActivity(async () => {
-      const catalog = catalogOf(input);
+      const catalog = await openSourceCatalog(config, input);
       const c = await catalog.load(input.image);
       if (c.circles.length === 0 && input.explicit) {
         return { ...input.image, ok: false, files: [], unrestorable: [], chainProblems: [], error: `no backups of ${imageKey(input.image)} under ${catalog.root}` };

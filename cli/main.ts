@@ -105,7 +105,14 @@ const commands: CommandSpec[] = [
     path: ['verify'],
     description: "check every stored file against the catalog's sha256; --deep also restores and compares",
     argument: ['[image]', 'POOL/IMAGE (default: every image in the backup directory)'],
-    options: [configOpt, destinationOpt, ['--deep', 'restore the newest point to a scratch image and compare it byte for byte with its snapshot'], jsonOpt],
+    options: [
+      configOpt,
+      destinationOpt,
+      ['--from-cluster <name>', "verify the backups filed under this cluster name (another cluster's: read only, without --deep)"],
+      ['--from <key|dir>', 'verify this destination: a key of the config, or the directory of one'],
+      ['--deep', 'restore the newest point to a scratch image and compare it byte for byte with its snapshot'],
+      jsonOpt,
+    ],
     load: async () => (await import('./verify.js')).verifyCommand,
   },
   {

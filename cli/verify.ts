@@ -1,13 +1,29 @@
 import { RBD_BACKUP_KIND } from '../src/contract/search-attributes.js';
 import type { VerifyReport } from '../src/contract/restore.js';
 import { verifySummary as verifyRunSummary } from '../src/contract/summary.js';
-import { EXIT_FAILED, EXIT_OK, configFrom, destinationKey, errorLine, printJson, workflowClient } from './common.js';
+import { EXIT_FAILED, EXIT_OK, configFrom, errorLine, printJson, workflowClient } from './common.js';
 import { parseImageSpec } from '../src/names/names.js';
+import { InputError } from '../src/config/config.js';
+import { fromClusterOption, fromOption } from './source.js';
 
-export async function verifyCommand(image: string | undefined, o: { config?: string; destination?: string; deep?: boolean; json?: boolean }): Promise<number> {
+export interface VerifyOptions {
+  config?: string;
+  destination?: string;
+  /** A destination key, or a configured destination's directory. */
+  from?: string;
+  /** The cluster name the backups are filed under (another cluster's: a read-only check). */
+  fromCluster?: string;
+  deep?: boolean;
+  json?: boolean;
+}
+
+export async function verifyCommand(image: string | undefined, o: VerifyOptions): Promise<number> {
   const cfg = configFrom(o);
   const images = image ? [parseImageSpec(image)] : undefined;
-  const where = destinationKey(o.destination);
+  const where = { ...fromOption(cfg, o), ...fromClusterOption(o.fromCluster) };
+  if (o.deep && where.fromCluster !== undefined) {
+    throw new InputError(`--deep with --from-cluster ${where.fromCluster}: a deep check compares a restore with the source image's snapshots, which are on that cluster, not this one; verify without --deep, or restore a point with restore --from-cluster and check it`);
+  }
   const { client, close } = await workflowClient(cfg);
   let report: VerifyReport;
   try {

@@ -10,7 +10,7 @@ import { connect, UnreachableError } from '../src/client/connection.js';
 import { ensureSearchAttributes } from '../src/client/admin.js';
 import { createLogger } from '../src/log/logger.js';
 import { createWorkerSet } from './worker.js';
-import { installRuntime } from './metrics.js';
+import { installRuntime, seedLastSuccess } from './metrics.js';
 import { resolveCredentials } from '../src/openstack/credentials.js';
 
 export async function runWorker(cfg: Config): Promise<void> {
@@ -38,6 +38,10 @@ export async function runWorker(cfg: Config): Promise<void> {
     connection = await NativeConnection.connect({ address: cfg.temporal.address });
   } catch (e) {
     throw new UnreachableError(`Temporal server at ${cfg.temporal.address} is unreachable: ${(e as Error).message}`);
+  }
+  if (cfg.metrics.listen) {
+    const seeded = await seedLastSuccess(cfg, logger);
+    logger.info(seeded, 'last-success gauge seeded from the catalogs');
   }
   const set = await createWorkerSet({ config: cfg, logger, connection });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => set.shutdown());

@@ -13,6 +13,7 @@ import {
   defineQuery,
   executeChild,
   isCancellation,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -27,7 +28,7 @@ import {
   type PlanResult,
 } from '../src/contract/backup.js';
 import { RBD_BACKUP_KIND, RBD_BACKUP_NAME, SCHEDULED_START_TIME } from '../src/contract/search-attributes.js';
-import { compactUtc, imageKey, snapshotNameFor } from '../src/names/names.js';
+import { compactUtc, imageKey, snapshotNameFor, type ImageRef } from '../src/names/names.js';
 import { fitResults } from '../src/plan/payload-fit.js';
 import { BATCH_SIZE, chunk } from '../src/plan/batch.js';
 import { checkSpace, decideType, estimateBytes, largestFirst, weekdayOf } from '../src/plan/decision.js';
@@ -110,8 +111,29 @@ async function runBackup(input: BackupRunInput): Promise<BackupReport> {
     images,
   });
 
+  // The cancelled report, written although the run is being cancelled; then the run ends cancelled.
+  const endCancelled = async (destination: string, results: ImageResult[]): Promise<never> => {
+    runPhase = 'writing report';
+    const final = report('cancelled', fitResults(results));
+    backupRunMetrics(final);
+    reportFile = await CancellationScope.nonCancellable(() => step(`write report of cancelled run ${backupName}`).writeReport({ destination, report: final }));
+    runPhase = 'done';
+    throw new CancelledFailure('backup run cancelled');
+  };
+  // A cancel that lands while the run plans ends with a report too: it names the images it knows
+  // of, none started. Runs from before this patch ended without one, and replay that way.
+  const notStarted = (s: ImageRef): ImageResult => ({ pool: s.pool, image: s.image, status: 'cancelled', reason: 'run cancelled while planning; not started' });
+  const planning = async <T>(call: () => Promise<T>, destination: string, known: () => ImageResult[]): Promise<T> => {
+    try {
+      return await call();
+    } catch (e) {
+      if (isCancellation(e) && patched('report-cancel-during-planning')) await endCancelled(destination, known());
+      throw e;
+    }
+  };
+
   // The worker owns the policy and the list file: a schedule follows later edits of either.
-  const { policy, images, skipped: unresolved = [] } = await step(`resolve policy and images (${imagesText(input.images)})`).resolveRun({ cluster: input.cluster, ...(input.destination ? { destination: input.destination } : {}), ...(input.images ? { images: input.images } : {}) });
+  const { policy, images, skipped: unresolved = [] } = await planning(() => step(`resolve policy and images (${imagesText(input.images)})`).resolveRun({ cluster: input.cluster, ...(input.destination ? { destination: input.destination } : {}), ...(input.images ? { images: input.images } : {}) }), input.destination ?? 'default', () => (input.images ?? []).map(notStarted));
   const rule = {
     weekday: weekdayOf(runTime, policy.timezone),
     fullWeekdays: policy.fullWeekdays,
@@ -123,7 +145,7 @@ async function runBackup(input: BackupRunInput): Promise<BackupReport> {
   if (!scheduledToday && !images.some((s) => s.backupType)) return report('nothing-scheduled', []);
 
   runPhase = 'planning';
-  const plan = await step(`plan ${imagesText(images)}`).planRun({ cluster: input.cluster, destination: policy.destination, images, backupName, snapshot, workflowId: info.workflowId });
+  const plan = await planning(() => step(`plan ${imagesText(images)}`).planRun({ cluster: input.cluster, destination: policy.destination, images, backupName, snapshot, workflowId: info.workflowId }), policy.destination, () => images.map(notStarted));
 
   // Plans recorded before the field was renamed say `missing`: runs in flight replay unchanged.
   const skipped = plan.skipped ?? (plan as { missing?: PlanResult['skipped'] }).missing ?? [];
@@ -168,7 +190,7 @@ async function runBackup(input: BackupRunInput): Promise<BackupReport> {
   const spaceProblem = checkSpace(needed, plan.freeBytes, policy.spaceMargin);
   if (spaceProblem) throw refuseInput(`${plan.clusterDir}: ${spaceProblem}`);
 
-  await step(`record cluster fsid ${plan.fsid}`).recordCluster({ cluster: input.cluster, destination: policy.destination, fsid: plan.fsid });
+  await planning(() => step(`record cluster fsid ${plan.fsid}`).recordCluster({ cluster: input.cluster, destination: policy.destination, fsid: plan.fsid }), policy.destination, () => [...results, ...plans.map(notStarted)]);
   const ordered = largestFirst(plans);
   planned.push(...ordered);
   runPhase = 'backing up';
@@ -211,14 +233,9 @@ async function runBackup(input: BackupRunInput): Promise<BackupReport> {
     // The children have removed their snapshots (each waits for its export to stop first); the
     // images that finished keep their points. The report says which were cancelled, then the run
     // ends cancelled, as the request asked.
-    runPhase = 'writing report';
     const done = new Set(results.map(imageKey));
     for (const p of ordered) if (!done.has(imageKey(p))) results.push({ pool: p.pool, image: p.image, status: 'cancelled', reason: 'run cancelled' });
-    const final = report('cancelled', fitResults(results));
-    backupRunMetrics(final);
-    reportFile = await CancellationScope.nonCancellable(() => step(`write report of cancelled run ${backupName}`).writeReport({ destination: policy.destination, report: final }));
-    runPhase = 'done';
-    throw new CancelledFailure('backup run cancelled');
+    await endCancelled(policy.destination, results);
   }
 
   // Cleanup errors (a snapshot that would not delete) count: left alone they pile up unseen.

@@ -25,6 +25,8 @@ import { z } from 'zod';
 export interface VerifyImageInput {
   cluster: string;
   destination?: string;
+  /** Another cluster's backups (read-only; never with `deep`). */
+  fromCluster?: string;
   image: ImageRef;
   /** The operator named this image, so "no backups" is a finding, not an empty catalog. */
   explicit: boolean;
@@ -37,10 +39,11 @@ export function verifyImage(input: VerifyImageInput): Promise<ImageVerification>
 
 async function verifyOneImage(input: VerifyImageInput): Promise<ImageVerification> {
   const where = { cluster: input.cluster, ...(input.destination ? { destination: input.destination } : {}) };
-  const v = await wholeImageAs(`verify files of ${imageKey(input.image)}`).verifyFiles({ ...where, image: input.image, explicit: input.explicit });
+  const v = await wholeImageAs(`verify files of ${input.fromCluster ? `${input.fromCluster}:` : ''}${imageKey(input.image)}`).verifyFiles({ ...where, ...(input.fromCluster ? { fromCluster: input.fromCluster } : {}), image: input.image, explicit: input.explicit });
   // Deep: restore the newest point to a scratch image and compare it with the source snapshot.
-  // Broken files already make the answer 'no'; a restore would only refuse.
-  if (!input.deep || v.files.length === 0 || !v.ok) return v;
+  // Broken files already make the answer 'no'; a restore would only refuse. The run's contract
+  // keeps deep away from another cluster's backups, whose snapshots are not here.
+  if (!input.deep || input.fromCluster !== undefined || v.files.length === 0 || !v.ok) return v;
   const scratch = { pool: input.image.pool, image: `${input.image.image}-verify-${compactUtc(new Date())}` };
   try {
     const plan = await wholeImageAs(`plan deep verify of ${imageKey(input.image)}: restore the newest point to ${imageKey(scratch)}`).planRestore({
@@ -82,8 +85,11 @@ export function verifyRun(input: VerifyInput): Promise<VerifyReport> {
 }
 
 async function verifyAll(input: VerifyInput): Promise<VerifyReport> {
-  const where = { cluster: input.cluster, ...(input.destination ? { destination: input.destination } : {}) };
-  const images = input.images ?? (await summarized<Activities>(shortStep, 'list cataloged images').listCataloged(where));
+  const where = { cluster: input.cluster, ...(input.destination ? { destination: input.destination } : {}), ...(input.fromCluster ? { fromCluster: input.fromCluster } : {}) };
+  // Another cluster's directory is listed even when images are named: a misspelt name is then
+  // refused as bad input (with the names that are there), not reported as images without backups.
+  const listed = input.images === undefined || input.fromCluster !== undefined ? await summarized<Activities>(shortStep, `list cataloged images${input.fromCluster ? ` of ${input.fromCluster}` : ''}`).listCataloged(where) : undefined;
+  const images = input.images ?? listed!;
   const batch = { ...where, explicit: !!input.images, deep: input.deep };
   if (images.length <= BATCH_SIZE) return verifyBatch({ ...batch, images });
   const { workflowId } = workflowInfo();
@@ -117,10 +123,12 @@ export function verifyBatch(input: VerifyBatchInput): Promise<VerifyReport> {
 
 async function verifyOne(b: VerifyBatchInput, image: ImageRef): Promise<ImageVerification> {
   const r = await underImageMutex(verifyImage, {
-    cluster: b.cluster,
+    // Another cluster's backups are guarded by that cluster's image ID: a worker of it on this
+    // namespace may be writing them, and this cluster's image of the same name is not involved.
+    cluster: b.fromCluster ?? b.cluster,
     image,
     kind: 'verify',
-    args: [{ cluster: b.cluster, ...(b.destination ? { destination: b.destination } : {}), image, explicit: b.explicit, deep: b.deep }],
+    args: [{ cluster: b.cluster, ...(b.destination ? { destination: b.destination } : {}), ...(b.fromCluster ? { fromCluster: b.fromCluster } : {}), image, explicit: b.explicit, deep: b.deep }],
     step: 'verify',
     summary: verifySummary([image], b.deep),
   });

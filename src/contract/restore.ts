@@ -86,6 +86,8 @@ export interface ImageVerification extends ImageRef {
 export interface VerifyInput {
   cluster: string;
   destination?: string;
+  /** Check the backups filed under this cluster name (another cluster's, read-only); not with `deep`. */
+  fromCluster?: string;
   images?: ImageRef[];
   deep: boolean;
 }

@@ -121,15 +121,24 @@ export const verifyInputSchema = z
   .object({
     cluster: named('cluster'),
     destination: key.optional(),
+    /** Check the backups filed under this cluster name instead of `cluster`'s (read-only). */
+    fromCluster: named('cluster').optional(),
     images: z.array(imageRefSchema).min(1).max(100_000).optional(),
     deep: z.boolean(),
   })
-  .strict();
+  .strict()
+  // A deep check compares a restore with the source's snapshots, which are on the other cluster;
+  // here a snapshot of the same name would belong to another image.
+  .refine((v) => !(v.deep && v.fromCluster !== undefined), {
+    message: "deep compares with the source image's snapshots, which are not on this cluster: verify another cluster's backups without deep",
+    path: ['deep'],
+  });
 
 export const verifyImageInputSchema = z
   .object({
     cluster: named('cluster'),
     destination: key.optional(),
+    fromCluster: named('cluster').optional(),
     image: imageRefSchema,
     explicit: z.boolean(),
     deep: z.boolean(),

@@ -5,11 +5,13 @@
  *
  * They are recorded from workflow code through the workflow's `metricMeter`: it emits nothing
  * while a history is replayed, so a worker restart or a cache eviction never counts a run twice,
- * and the values come from the results the history records. The worker serves them beside the
+ * and the values come from the results the history records (the last-success gauge is also seeded
+ * from the catalogs when the worker starts, worker/metrics.ts). The worker serves them beside the
  * SDK's own metrics on one endpoint (worker/metrics.ts). Labels are pool, image, type and
  * outcomes: never a run, a snapshot or a workflow ID, which would make a new series every run.
  */
 import type { MetricMeter, MetricTags } from '@temporalio/common';
+import type { ImageCatalog } from '../catalog/catalog.js';
 import type { BackupReport, ImageResult } from '../contract/backup.js';
 import type { ImageVerification, RestoreResult, VerifyReport } from '../contract/restore.js';
 
@@ -134,11 +136,30 @@ export function recordImageBackup(meter: MetricMeter, r: ImageResult): void {
         .createHistogram(METRICS.exportDuration.name, 'float', METRICS.exportDuration.unit, METRICS.exportDuration.help)
         .record(seconds(finished - Date.parse(r.startedAt!)), { pool: r.pool, type: r.type });
     }
-    meter.createGauge(METRICS.lastSuccess.name, 'float', METRICS.lastSuccess.unit, METRICS.lastSuccess.help).set(seconds(finished), where);
+    recordLastSuccess(meter, where, seconds(finished));
   }
   counter(meter, METRICS.snapshotsDeleted, r.deletedSnapshots?.length ?? 0, where);
   counter(meter, METRICS.circlesPruned, r.prunedCircles?.length ?? 0, where);
   counter(meter, METRICS.cleanupErrors, r.cleanupErrors?.length ?? 0, where);
+}
+
+export function recordLastSuccess(meter: MetricMeter, where: { pool: string; image: string }, unixSeconds: number): void {
+  meter.createGauge(METRICS.lastSuccess.name, 'float', METRICS.lastSuccess.unit, METRICS.lastSuccess.help).set(unixSeconds, where);
+}
+
+/**
+ * The gauge's value for an image as its catalog records it: the newest point's `exportedAt`, in
+ * Unix seconds (the time an export's result reports as `finishedAt`); undefined without points.
+ */
+export function lastSuccessOf(c: Pick<ImageCatalog, 'circles'>): number | undefined {
+  let newest: number | undefined;
+  for (const circle of c.circles) {
+    for (const p of circle.points) {
+      const t = Date.parse(p.exportedAt);
+      if (!Number.isNaN(t) && (newest === undefined || t > newest)) newest = t;
+    }
+  }
+  return newest === undefined ? undefined : seconds(newest);
 }
 
 /** A backup run that finished with a report (also the report of a cancelled run). */

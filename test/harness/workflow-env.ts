@@ -1,7 +1,7 @@
 /**
  * Workflow tests without Ceph: the real workflows, bundled once, on a Temporal dev server of their
  * own, with fake activities. Unlike ./env.ts this needs nothing from scripts/test-run.mjs, so
- * `node --test dist/test/workflow/` runs on its own.
+ * `node --test dist/test/workflow/*.test.js` runs on its own.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';

@@ -19,6 +19,7 @@ const SUN = '2035-07-01T09:00:00Z';
 const MON = '2035-07-02T09:00:00Z';
 const TUE = '2035-07-03T09:00:00Z';
 const WED = '2035-07-04T09:00:00Z';
+const THU = '2035-07-05T09:00:00Z';
 const IMAGE = 'metrics-a';
 
 async function freePort(): Promise<number> {
@@ -173,5 +174,26 @@ describe('metrics endpoint', () => {
     assert.equal(bad.code, 1, bad.stdout);
     s = await scrapeUntil('the problem counted', (x) => sumOf(x, 'rbd_backup_verified_images_total', { outcome: 'problem' }) === 1);
     assert.equal(sumOf(s, 'rbd_backup_verify_problems_total', img), 1);
+  });
+
+  test('after a worker restart the last-success gauge is seeded from the catalog, and the next backup updates that same series', async () => {
+    await worker.stop();
+    worker = await startWorker(cfg.file);
+    const newest = () => Math.max(...catalogOf().circles.flatMap((c) => c.points.map((p) => Date.parse(p.exportedAt) / 1000)));
+    const gauge = (s: Sample[]) => s.filter((x) => x.name === 'rbd_backup_last_success_timestamp_seconds' && x.labels.pool === 'rbd' && x.labels.image === IMAGE);
+    let s = await scrapeUntil('the seeded gauge', (x) => gauge(x).length > 0);
+    assert.equal(sumOf(s, 'rbd_backup_runs_total'), undefined, 'a new process: no run has been counted, the value comes from the catalog');
+    assert.equal(gauge(s).length, 1, JSON.stringify(gauge(s)));
+    const seeded = gauge(s)[0]!;
+    assert.ok(Math.abs(seeded.value - newest()) < 0.01, `seeded ${seeded.value} is the newest point's exportedAt ${newest()}`);
+    assert.deepEqual([seeded.labels.taskQueue, seeded.labels.workflowType], [cfg.taskQueue, 'imageBackup']);
+
+    await randomWrites(`rbd/${IMAGE}`, 64);
+    const thu = await run(THU, `rbd/${IMAGE}`);
+    assert.equal(thu.code, 0, JSON.stringify(thu.report));
+    s = await scrapeUntil('the new run counted', (x) => sumOf(x, 'rbd_backup_runs_total', { status: 'ok' }) === 1);
+    assert.equal(gauge(s).length, 1, `one series per image: ${JSON.stringify(gauge(s))}`);
+    assert.ok(gauge(s)[0]!.value > seeded.value);
+    assert.ok(Math.abs(gauge(s)[0]!.value - newest()) < 0.01, 'the new export set it');
   });
 });

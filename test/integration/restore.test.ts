@@ -4,8 +4,9 @@
  */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { readFileSync, copyFileSync, rmSync, openSync, readSync, writeSync, closeSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { readFileSync, copyFileSync, rmSync, openSync, readSync, writeSync, closeSync, lstatSync, readdirSync, writeFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
 import { execa } from 'execa';
 import { Client, Connection } from '@temporalio/client';
 import { imageWorkflowId } from '../../src/contract/backup.js';
@@ -27,6 +28,20 @@ async function snapsOf(spec: string): Promise<string[]> {
 async function removeImage(spec: string): Promise<void> {
   await rbd('snap', 'purge', '--no-progress', spec);
   await rbd('rm', '--no-progress', spec);
+}
+/** Every entry under `root` with size and mtime: any write shows. */
+function listing(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir).sort()) {
+      const p = join(dir, e);
+      const st = lstatSync(p);
+      out.push(`${relative(root, p)} ${st.isDirectory() ? 'dir' : st.size} ${st.mtimeMs}`);
+      if (st.isDirectory()) walk(p);
+    }
+  };
+  walk(root);
+  return out;
 }
 function flipByte(file: string, offset: number): void {
   const fd = openSync(file, 'r+');
@@ -164,6 +179,49 @@ describe('restore and verify', () => {
     } finally {
       copyFileSync(`${file}.saved`, file);
       rmSync(`${file}.saved`);
+    }
+  });
+
+  test("verify --from-cluster checks another cluster's backups read-only and finds a flipped byte there", async () => {
+    // A worker of another cluster name whose config names this disk as `dr`, as a recovering site
+    // would: verify reads no image, so it may share the suite's Ceph cluster.
+    const other = writeConfig('restore-site-b');
+    const doc = parse(readFileSync(other.file, 'utf8')) as { cluster: { name: string }; backup: Record<string, unknown> };
+    doc.cluster.name = 'site-b';
+    doc.backup.destinations = { dr: cfg.destination };
+    writeFileSync(other.file, stringify(doc));
+    const siteB = await startWorker(other.file);
+    const file = fileOf(1);
+    try {
+      for (const from of ['dr', cfg.destination]) {
+        const v = await cli('verify', '--from-cluster', 'ceph', '--from', from, '--config', other.file, '--json');
+        assert.equal(v.code, 0, v.stdout + v.stderr);
+        const report = JSON.parse(v.stdout) as VerifyReport;
+        assert.deepEqual([report.checked, report.clean, report.images.length], [1, 1, 0]);
+      }
+      flipByte(file, 4096);
+      const disk = listing(cfg.destination);
+      const v = await cli('verify', 'rbd/rest-a', '--from-cluster', 'ceph', '--from', 'dr', '--config', other.file, '--json');
+      assert.equal(v.code, 1, v.stdout + v.stderr);
+      const img = (JSON.parse(v.stdout) as VerifyReport).images[0]!;
+      assert.deepEqual(img.files.filter((f) => f.status !== 'ok').map((f) => [f.file, f.status]), [[catalog.circles[0]!.points[1]!.file, 'corrupt']]);
+      assert.deepEqual(img.unrestorable.map((p) => p.snapshot), days.slice(1).map(snapOf));
+      const lines = v.stderr.split('\n').filter((l) => l !== '');
+      assert.equal(lines.length, 1, v.stderr);
+      assert.match(lines[0]!, /^rbd-backup: verify found problems in 1 of 1 image\(s\); first: rbd\/rest-a: corrupt: /);
+
+      // Refused before anything is read: a misspelt cluster (named images or not), and --deep.
+      const misspelt = await cli('verify', 'rbd/rest-a', '--from-cluster', 'site-x', '--from', 'dr', '--config', other.file);
+      assert.equal(misspelt.code, 2, misspelt.stderr);
+      assert.match(misspelt.stderr, /^rbd-backup: .*no backups of cluster site-x in destination dr: .*site-x does not exist \(clusters there: ceph\)$/);
+      const deep = await cli('verify', '--deep', '--from-cluster', 'ceph', '--from', 'dr', '--config', other.file);
+      assert.equal(deep.code, 2, deep.stderr);
+      assert.match(deep.stderr, /^rbd-backup: --deep with --from-cluster ceph: .*verify without --deep/);
+      assert.deepEqual(listing(cfg.destination), disk, 'the other cluster\'s directory is only read');
+      assert.deepEqual(listing(other.destination), [], "site B's own destination is untouched");
+    } finally {
+      flipByte(file, 4096);
+      await siteB.stop();
     }
   });
 

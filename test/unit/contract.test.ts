@@ -106,6 +106,9 @@ describe('the image a restore holds', async () => {
 table('verifyRun input', verifyInputSchema, [
   { name: 'all images', input: { cluster: 'ceph', deep: false }, want: 'ok' },
   { name: 'deep must be a boolean', input: { cluster: 'ceph', deep: 'yes' }, want: /^deep:/ },
+  { name: "another cluster's backups", input: { cluster: 'site-b', fromCluster: 'site-a', deep: false }, want: 'ok' },
+  { name: "another cluster's backups, deep", input: { cluster: 'site-b', fromCluster: 'site-a', deep: true }, want: /^deep: deep compares with the source image's snapshots/ },
+  { name: 'a fromCluster that climbs', input: { cluster: 'site-b', fromCluster: '../site-a', deep: false }, want: /^fromCluster:/ },
 ]);
 
 table('deleteBackup input', deleteInputSchema, [

@@ -15,10 +15,14 @@ import { parse } from 'yaml';
 import type { MetricCounter, MetricGauge, MetricHistogram, MetricMeter, MetricTags } from '@temporalio/common';
 import { listenProblem } from '../../src/config/listen.js';
 import { InputError, loadConfig } from '../../src/config/config.js';
-import { METRICS, recordBackupRun, recordImageBackup, recordRestore, recordVerify, verifyProblemCount } from '../../src/metrics/metrics.js';
+import { METRICS, lastSuccessOf, recordBackupRun, recordImageBackup, recordRestore, recordVerify, verifyProblemCount } from '../../src/metrics/metrics.js';
+import { Catalog } from '../../src/catalog/catalog.js';
+import { configSchema } from '../../src/config/config.js';
+import { point, snap, withPoints } from './catalog-fixtures.js';
 import type { ImageResult } from '../../src/contract/backup.js';
 import type { ImageVerification } from '../../src/contract/restore.js';
-import { metricsTelemetry } from '../../worker/metrics.js';
+import { metricsTelemetry, seedLastSuccess } from '../../worker/metrics.js';
+import type { Logger } from 'pino';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const tmp = mkdtempSync(join(tmpdir(), 'rbd-backup-metrics-'));
@@ -157,6 +161,67 @@ describe('what a result records', () => {
       [METRICS.verifiedImages.name, 1, { outcome: 'problem' }],
       [METRICS.verifyProblems.name, 3, { pool: 'rbd', image: 'vm-1' }],
     ]);
+  });
+});
+
+describe('the last-success gauge after a restart', () => {
+  const at = (p: ReturnType<typeof point>, exportedAt: string) => ({ ...p, exportedAt });
+  test('an image without points has no value; otherwise the newest exportedAt of any circle, in seconds', () => {
+    assert.equal(lastSuccessOf({ circles: [] }), undefined);
+    assert.equal(lastSuccessOf({ circles: [{ name: snap(1), points: [] }] }), undefined);
+    const newest = '2026-11-09T01:07:30.250Z';
+    const circles = [
+      { name: snap(1), points: [at(point(snap(1), snap(1)), '2026-11-01T01:05:00Z'), at(point(snap(1), snap(2), snap(1)), newest)] },
+      // A circle sorted later whose point finished earlier (a retried full): the time decides.
+      { name: snap(3), points: [at(point(snap(3), snap(3)), '2026-11-03T01:05:00Z')] },
+    ];
+    assert.equal(lastSuccessOf({ circles }), Date.parse(newest) / 1000);
+  });
+
+  test('seeded from every destination, newest per image, into the imageBackup series; an unreadable catalog is logged and skipped', async () => {
+    const one = mkdtempSync(join(tmp, 'seed-default-'));
+    const two = mkdtempSync(join(tmp, 'seed-offsite-'));
+    const cfg = configSchema.parse({
+      cluster: { name: 'ceph' },
+      backup: { destination: one, destinations: { offsite: two, gone: join(tmp, 'never-mounted') } },
+      temporal: { namespace: 'ns1', task_queue: 'tq1' },
+      metrics: { listen: '127.0.0.1:9464' },
+    });
+    const a = { pool: 'rbd', image: 'a' };
+    const b = { pool: 'rbd', image: 'b' };
+    const broken = { pool: 'rbd', image: 'broken' };
+    const local = new Catalog(one, 'ceph');
+    const offsite = new Catalog(two, 'ceph');
+    await withPoints(local, [[snap(1), at(point(snap(1), snap(1)), '2026-11-01T01:05:00Z')], [snap(1), at(point(snap(1), snap(2), snap(1)), '2026-11-02T01:05:00Z')]], a);
+    await withPoints(offsite, [[snap(3), at(point(snap(3), snap(3)), '2026-11-03T01:06:00Z')]], a);
+    await withPoints(local, [[snap(4), at(point(snap(4), snap(4)), '2026-11-04T01:05:00Z')]], b);
+    await withPoints(local, [[snap(4), at(point(snap(4), snap(4)), '2026-11-04T01:05:00Z')]], broken);
+    writeFileSync(local.catalogPath(broken), '{ "format": ');
+    // Another cluster's backups in the same destination are not this worker's images.
+    await withPoints(new Catalog(one, 'other'), [[snap(5), at(point(snap(5), snap(5)), '2026-11-05T01:05:00Z')]], { pool: 'rbd', image: 'theirs' });
+
+    const seen: { name: string; value: number; tags: MetricTags }[] = [];
+    const meterWith = (base: MetricTags): MetricMeter =>
+      ({
+        createGauge: (name: string) => ({ set: (value: number, tags: MetricTags = {}) => seen.push({ name, value, tags: { ...base, ...tags } }) }) as unknown as MetricGauge,
+        withTags: (more: MetricTags) => meterWith({ ...base, ...more }),
+      }) as unknown as MetricMeter;
+    const warnings: { fields: Record<string, unknown>; msg: string }[] = [];
+    const logger = { warn: (fields: Record<string, unknown>, msg: string) => warnings.push({ fields, msg }) } as unknown as Logger;
+
+    const r = await seedLastSuccess(cfg, logger, meterWith({}));
+    assert.deepEqual(r, { images: 2, unreadable: 1 });
+    const series = { namespace: 'ns1', taskQueue: 'tq1', workflowType: 'imageBackup' };
+    assert.deepEqual(
+      seen.sort((x, y) => String(x.tags.image).localeCompare(String(y.tags.image))),
+      [
+        { name: METRICS.lastSuccess.name, value: Date.parse('2026-11-03T01:06:00Z') / 1000, tags: { ...series, pool: 'rbd', image: 'a' } },
+        { name: METRICS.lastSuccess.name, value: Date.parse('2026-11-04T01:05:00Z') / 1000, tags: { ...series, pool: 'rbd', image: 'b' } },
+      ],
+    );
+    assert.equal(warnings.length, 1, JSON.stringify(warnings));
+    assert.deepEqual([warnings[0]!.fields.destination, warnings[0]!.fields.image], ['default', 'rbd/broken']);
+    assert.match(String(warnings[0]!.fields.err), /catalog\.json/);
   });
 });
 

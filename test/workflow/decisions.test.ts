@@ -209,6 +209,72 @@ describe('workflow decisions (fake activities, own dev server)', () => {
     });
   });
 
+  test('a run cancelled while it plans writes the cancelled report: every image named, none started', { timeout: 60_000 }, async () => {
+    const cluster = 'wf-cancel-plan';
+    const config = fakeConfig('wf-cancel-plan');
+    const planning = gate();
+    const runClosed = gate();
+    let planSawCancel = false;
+    const fakes = fakeActivities(config, {
+      // The plan step blocks until the run's cancel reaches it, in a heartbeat's reply. The run
+      // does not wait for that (its activities are cancelled with TRY_CANCEL), so the first beat
+      // goes out once the run has closed, and its reply cancels the step at once.
+      planRun: async () => {
+        const ctx = Context.current();
+        planning.open();
+        await runClosed.promise;
+        const beat = setInterval(() => ctx.heartbeat(), 200);
+        ctx.heartbeat();
+        try {
+          await ctx.cancelled;
+        } catch (e) {
+          planSawCancel = true;
+          throw e;
+        } finally {
+          clearInterval(beat);
+        }
+        throw new Error('the plan was never cancelled');
+      },
+    });
+    await withWorkers(env, config, fakes.activities, async () => {
+      const run = await env.client.workflow.start<typeof workflows.backupRun>('backupRun', {
+        taskQueue: 'wf-cancel-plan',
+        workflowId: 'wf-cancel-plan-run',
+        args: [{ cluster, images: [image('a'), image('b')], asOf: AS_OF, backupName: 'cancel-plan' }],
+      });
+      await planning.promise;
+      await run.cancel();
+
+      const failure = await failureOf(run.result());
+      assert.ok(failure.cause instanceof CancelledFailure, `run ended by ${String(failure.cause)}`);
+      assert.equal((await run.describe()).status.name, 'CANCELLED');
+      runClosed.open();
+      await waitFor('the plan activity to see its cancel', async () => (planSawCancel ? true : undefined));
+
+      const reports = fakes.inputs('writeReport') as { destination: string; report: BackupReport }[];
+      assert.equal(reports.length, 1, 'one report, written although the run was being cancelled');
+      const { destination, report } = reports[0]!;
+      assert.equal(destination, 'default');
+      assert.equal(report.status, 'cancelled');
+      assert.equal(report.backupName, 'cancel-plan');
+      assert.deepEqual(
+        report.images.map((i) => [i.image, i.status, i.reason]),
+        [
+          ['a', 'cancelled', 'run cancelled while planning; not started'],
+          ['b', 'cancelled', 'run cancelled while planning; not started'],
+        ],
+      );
+      for (const step of ['recordCluster', 'createSnapshot', 'exportPoint'] as const) assert.equal(fakes.inputs(step).length, 0, `${step} never ran`);
+      assert.equal((await runStatus(run)).progress.reportFile, 'fake-destination/report.json');
+
+      const events = await historyOf(env.client, run.workflowId);
+      const types = eventTypes(events);
+      assert.deepEqual(scheduledActivities(events).map((a) => a.type), ['resolveRun', 'planRun', 'writeReport']);
+      assert.ok(types.indexOf('MARKER_RECORDED') > types.indexOf('WORKFLOW_EXECUTION_CANCEL_REQUESTED'), 'the patch marker is recorded on the cancel path');
+      assert.equal(types.at(-1), 'WORKFLOW_EXECUTION_CANCELED');
+    });
+  });
+
   test('the progress query follows each image through its phases, and watching adds no history event', { timeout: 60_000 }, async () => {
     const cluster = 'wf-progress';
     const config = fakeConfig('wf-progress');
