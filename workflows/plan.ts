@@ -24,14 +24,14 @@ export function planBackup(input: BackupRunInput): Promise<BackupPlan> {
     const runTime = new Date(Math.floor(t.getTime() / 1000) * 1000);
     const backupName = i.backupName ?? compactUtc(runTime);
     const snapshot = snapshotNameFor(runTime);
-    const { policy, images } = await resolveRun({ cluster: i.cluster, ...(i.destination ? { destination: i.destination } : {}), ...(i.images ? { images: i.images } : {}) });
+    const { policy, images, skipped: unresolved } = await resolveRun({ cluster: i.cluster, ...(i.destination ? { destination: i.destination } : {}), ...(i.images ? { images: i.images } : {}) });
     const rule = {
       weekday: weekdayOf(runTime, policy.timezone),
       fullWeekdays: policy.fullWeekdays,
       incrementalWeekdays: policy.incrementalWeekdays,
       maxIncremental: policy.maxIncremental,
     };
-    const head = { cluster: i.cluster, backupName, runTime: runTime.toISOString(), snapshot, policy, rule, images };
+    const head = { cluster: i.cluster, backupName, runTime: runTime.toISOString(), snapshot, policy, rule, images, ...(unresolved ? { unresolved } : {}) };
     const scheduledToday = [...rule.fullWeekdays, ...rule.incrementalWeekdays].includes(rule.weekday);
     // backupRun stops here too, before it asks the cluster anything.
     if (!scheduledToday && !images.some((s) => s.backupType)) return previewRun(head);
