@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { join, relative } from 'node:path';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import { parse, stringify } from 'yaml';
@@ -272,6 +272,12 @@ const cases: Case[] = [
   { name: 'restore into a pool that does not exist', args: () => restoreA('--to', 'nopool/x'), code: 2, says: () => /target pool nopool not found/ },
   // Disaster recovery: another cluster's backups are named by a plain cluster name and a destination key.
   { name: 'restore --from-cluster the destination does not hold', args: () => restoreA('--from-cluster', 'bi-nosite'), code: 2, says: () => /no backups of cluster bi-nosite in destination default: .*bi-nosite does not exist \(clusters there: ceph\)/ },
+  {
+    name: 'restore --from-cluster without --to, the source pool missing here',
+    args: () => ['restore', 'gone/bi-a', '--at', compact(SUN), '--from-cluster', 'bi-site', '--destination', 'dr', ...c()],
+    code: 2,
+    says: () => /^rbd-backup: target pool gone not found: without --to the restore goes to the source's pool; create it or name another with --to POOL\/IMAGE$/,
+  },
   { name: 'restore --from-cluster that climbs', args: () => restoreA('--from-cluster', '../ceph'), code: 2, says: () => /--from-cluster cluster name "\.\.\/ceph" must not contain '\.\.'/ },
   { name: 'restore --from a directory the config does not name', args: () => restoreA('--from', '/etc'), code: 2, says: () => /--from \/etc is not a destination of this config \(default=/ },
   { name: 'restore --from with --destination', args: () => restoreA('--from', 'ro', '--destination', 'ro'), code: 2, says: () => /--from and --destination both say where to read/ },
@@ -413,7 +419,7 @@ describe('bad input: the documented exit code, one line naming the culprit, noth
     mkdirSync(dest('ro'), { recursive: true });
     writeFileSync(dest('file'), 'not a directory\n');
     const doc = parse(readFileSync(cfg.file, 'utf8')) as Record<string, any>;
-    doc.backup.destinations = { missing: dest('missing'), file: dest('file'), ro: dest('ro'), cj: dest('cj') };
+    doc.backup.destinations = { missing: dest('missing'), file: dest('file'), ro: dest('ro'), cj: dest('cj'), dr: dest('dr') };
     writeFileSync(cfg.file, stringify(doc));
     // A cluster.json cut short, as a crash in the middle of a copy leaves it.
     mkdirSync(join(dest('cj'), 'ceph'), { recursive: true });
@@ -444,6 +450,10 @@ describe('bad input: the documented exit code, one line naming the culprit, noth
       const r = await cliWithin(120_000, ['run', ...images.map((i) => `rbd/${i}`), '--as-of', asOf, ...c()]);
       assert.equal(r.code, 0, `set-up run as of ${asOf}: ${r.stderr}`);
     }
+
+    // Another cluster's backups of an image in a pool this cluster does not have (disaster recovery).
+    cpSync(join(cfg.destination, 'ceph', 'rbd', 'bi-a'), join(dest('dr'), 'bi-site', 'gone', 'bi-a'), { recursive: true });
+    writeFileSync(join(dest('dr'), 'bi-site', 'cluster.json'), JSON.stringify({ format: 'rbd-backup/cluster@1', name: 'bi-site', fsid: '00000000-0000-4000-8000-000000000000', createdAt: SUN }));
 
     const trunc = readFileSync(catalogFile('bi-trunc'), 'utf8');
     writeFileSync(catalogFile('bi-trunc'), trunc.slice(0, Math.floor(trunc.length / 2)));
