@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { join, relative } from 'node:path';
-import { cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import { parse, stringify } from 'yaml';
@@ -282,6 +282,9 @@ const cases: Case[] = [
   { name: 'restore --from a directory the config does not name', args: () => restoreA('--from', '/etc'), code: 2, says: () => /--from \/etc is not a destination of this config \(default=/ },
   { name: 'restore --from with --destination', args: () => restoreA('--from', 'ro', '--destination', 'ro'), code: 2, says: () => /--from and --destination both say where to read/ },
   { name: 'list --from-cluster the destination does not hold', args: () => ['list', '--from-cluster', 'bi-nosite', ...c()], code: 2, says: () => /--from-cluster bi-nosite: .*bi-nosite does not exist \(clusters there: ceph\)/ },
+  // A cluster directory that is a planted link is unsafe (1), as for restore, not a typo (2).
+  { name: 'list --from-cluster of a symbolic link', args: () => ['list', '--from-cluster', 'bi-link', '--from', 'dr', ...c()], code: 1, says: () => /\/dr\/bi-link is a symbolic link, and nothing below the destination may be one: refused$/ },
+  { name: 'restore --from-cluster of a symbolic link', args: () => ['restore', 'gone/bi-a', '--at', compact(SUN), '--from-cluster', 'bi-link', '--from', 'dr', '--to', 'rbd/bi-dr', ...c()], code: 1, says: () => /\/dr\/bi-link is a symbolic link, and nothing below the destination may be one: refused$/ },
   { name: 'delete from a never-backed-up image (--circle)', args: () => ['delete', 'rbd/bi-never', '--circle', snapOf(SUN), ...c()], code: 2, says: () => new RegExp(`no circle ${snapOf(SUN)} for rbd/bi-never`) },
   { name: 'delete from a never-backed-up image (--point)', args: () => ['delete', 'rbd/bi-never', '--point', compact(SUN), ...c()], code: 2, says: () => new RegExp(`no point named ${compact(SUN)} for rbd/bi-never`) },
   { name: 'delete with neither --circle nor --point', args: () => ['delete', 'rbd/bi-a', ...c()], code: 2, says: () => /give exactly one of --circle NAME or --point NAME \(neither was given\)/ },
@@ -453,6 +456,7 @@ describe('bad input: the documented exit code, one line naming the culprit, noth
 
     // Another cluster's backups of an image in a pool this cluster does not have (disaster recovery).
     cpSync(join(cfg.destination, 'ceph', 'rbd', 'bi-a'), join(dest('dr'), 'bi-site', 'gone', 'bi-a'), { recursive: true });
+    symlinkSync(join(dest('dr'), 'bi-site'), join(dest('dr'), 'bi-link'));
     writeFileSync(join(dest('dr'), 'bi-site', 'cluster.json'), JSON.stringify({ format: 'rbd-backup/cluster@1', name: 'bi-site', fsid: '00000000-0000-4000-8000-000000000000', createdAt: SUN }));
 
     const trunc = readFileSync(catalogFile('bi-trunc'), 'utf8');
