@@ -285,6 +285,9 @@ const cases: Case[] = [
   // A cluster directory that is a planted link is unsafe (1), as for restore, not a typo (2).
   { name: 'list --from-cluster of a symbolic link', args: () => ['list', '--from-cluster', 'bi-link', '--from', 'dr', ...c()], code: 1, says: () => /\/dr\/bi-link is a symbolic link, and nothing below the destination may be one: refused$/ },
   { name: 'restore --from-cluster of a symbolic link', args: () => ['restore', 'gone/bi-a', '--at', compact(SUN), '--from-cluster', 'bi-link', '--from', 'dr', '--to', 'rbd/bi-dr', ...c()], code: 1, says: () => /\/dr\/bi-link is a symbolic link, and nothing below the destination may be one: refused$/ },
+  // The original tool took the cluster's own directory: the message says which words mean it here.
+  { name: 'restore --from a cluster\'s own directory', args: () => restoreA('--from', join(cfg.destination, 'ceph')), code: 2, says: () => /--from \S+\/ceph is the directory of cluster ceph in destination default: use --from default --from-cluster ceph$/ },
+  { name: 'list --from a cluster\'s own directory', args: () => ['list', '--from', join(dest('dr'), 'bi-site'), ...c()], code: 2, says: () => /--from \S+\/dr\/bi-site is the directory of cluster bi-site in destination dr: use --from dr --from-cluster bi-site$/ },
   { name: 'delete from a never-backed-up image (--circle)', args: () => ['delete', 'rbd/bi-never', '--circle', snapOf(SUN), ...c()], code: 2, says: () => new RegExp(`no circle ${snapOf(SUN)} for rbd/bi-never`) },
   { name: 'delete from a never-backed-up image (--point)', args: () => ['delete', 'rbd/bi-never', '--point', compact(SUN), ...c()], code: 2, says: () => new RegExp(`no point named ${compact(SUN)} for rbd/bi-never`) },
   { name: 'delete with neither --circle nor --point', args: () => ['delete', 'rbd/bi-a', ...c()], code: 2, says: () => /give exactly one of --circle NAME or --point NAME \(neither was given\)/ },
