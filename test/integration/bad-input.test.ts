@@ -247,7 +247,7 @@ const cases: Case[] = [
     },
     teardown: async () => void (await execa('umount', [dest('ro')])),
   },
-  { name: '--destination the worker does not have', args: () => runA('--destination', 'offsite', ...freshAsOf()), code: 2, says: () => /destination "offsite" is not configured on this worker \(configured: default, missing, file, ro, cj\)/ },
+  { name: '--destination the worker does not have', args: () => runA('--destination', 'offsite', ...freshAsOf()), code: 2, says: () => /destination "offsite" is not configured on this worker \(configured: default, missing, file, ro, cj, dr\)/ },
   { name: 'list with a destination that does not exist', args: () => ['list', '--config', variant('list-missing', (d) => (d.backup.destination = dest('missing')))], code: 2, says: () => new RegExp(`backup\\.destination ${esc(dest('missing'))} does not exist`) },
 
   // Runs that do not exist: status and cancel have nothing to show or stop (2); cancel needs a run.
