@@ -60,6 +60,24 @@ describe('the original sample config.ini', () => {
     assert.match(out, /^# {3}openstack_distribution = helion \(line 27\): /m);
   });
 
+  test('config convert writes relative paths resolved against the ini: the YAML means the same files wherever it is written', () => {
+    const ini = file('[default]\nceph_conf_file = ceph.conf\nceph_keyring_file = ./keys/admin.keyring\nbackup_destination_path = ../disk\nbackup_list_file_path = lists/images.yaml\nceph_cluster_name = site\n');
+    const dir = dirname(ini);
+    const out = renderYaml(iniToConfig(readFileSync(ini, 'utf8'), ini), ini);
+    const elsewhere = file(out, 'config.yaml');
+    assert.notEqual(dirname(elsewhere), dir);
+    const converted = loadConfig(elsewhere);
+    assert.deepEqual(converted, readConfigFile(ini).config);
+    assert.equal(converted.cluster.conf, join(dir, 'ceph.conf'));
+    assert.equal(converted.cluster.keyring, join(dir, 'keys', 'admin.keyring'));
+    assert.equal(converted.backup.destination, resolve(dir, '..', 'disk'));
+    assert.equal(converted.backup.list_file, join(dir, 'lists', 'images.yaml'));
+    assert.equal(converted.cluster.name, 'site', 'a name is not a path');
+    // An absolute path stays as written.
+    const abs = file('[default]\nbackup_destination_path = /mnt/disk\n');
+    assert.match(renderYaml(iniToConfig(readFileSync(abs, 'utf8'), abs), abs), /^ {2}destination: \/mnt\/disk # backup_destination_path \(line 2\)$/m);
+  });
+
   test('show config names the line each key came from, and "default" for the rest', () => {
     const f = readConfigFile(ini);
     const keys = Object.fromEntries(effectiveKeys(f.config, f.sources).map((k) => [k.key, k.source]));
