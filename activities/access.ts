@@ -4,8 +4,9 @@
  * means. Anything else is refused without retry: whoever reaches the Temporal port must not be
  * able to point the worker at another path or another cluster.
  */
-import { access, constants, lstat, readdir, stat } from 'node:fs/promises';
+import { access, constants, lstat, stat } from 'node:fs/promises';
 import { Catalog, UnsafePathError } from '../src/catalog/catalog.js';
+import { clustersIn } from '../src/catalog/clusters.js';
 import { destinationPath, InputError, type Config } from '../src/config/config.js';
 import { INPUT_ERROR } from '../src/contract/backup.js';
 import { REFUSED, type RestoreInput } from '../src/contract/restore.js';
@@ -92,12 +93,6 @@ export async function openSourceCatalog(config: Config, input: RestoreSource): P
   if (st.isSymbolicLink()) throw new UnsafePathError(catalog.root, LINK);
   if (!st.isDirectory()) throw refuse(INPUT_ERROR, `${catalog.root} is not a directory`);
   return catalog;
-}
-
-/** Cluster directories of a destination, for the message that names a missing one. */
-async function clustersIn(destination: string): Promise<string[]> {
-  const entries = await readdir(destination, { withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
 }
 
 /**

@@ -44,6 +44,7 @@ export function createPlanActivities(deps: BackupDeps) {
       // The list file and/or Cinder; names Cinder cannot map are reported as skipped images.
       const found = await workerImages(config, served);
       if (found.listed !== undefined) log({}, 'resolve').info({ volumes: found.listed, images: found.images.length, skipped: found.skipped.length }, 'cinder volumes listed');
+      if (found.cinderError !== undefined) log({}, 'resolve').warn({ images: found.images.length, reason: found.cinderError }, 'cinder not read: backing up the list file only');
       return { policy: policyOf(config, key), images: found.images, ...(found.skipped.length ? { skipped: found.skipped } : {}) };
     });
   }

@@ -141,6 +141,10 @@ export function createRestoreActivities(deps: RestoreDeps) {
       if (target) {
         if (!pools.includes(target.pool)) throw refuse(INPUT_ERROR, `target pool ${target.pool} not found`);
       } else {
+        // Beside the source, in its pool, which a recovering cluster may not have.
+        if (!pools.includes(input.source.pool)) {
+          throw refuse(INPUT_ERROR, `target pool ${input.source.pool} not found: without --to the restore goes to the source's pool; create it or name another with --to POOL/IMAGE`);
+        }
         // A fresh name beside the source; a suffix until it is free, so it can never collide.
         const base = `${input.source.image}-restore-${compactUtc(new Date(point.runTime))}`.slice(0, 240);
         target = { pool: input.source.pool, image: base };

@@ -1,10 +1,12 @@
 import { lstat, stat } from 'node:fs/promises';
-import { Catalog, type ImageCatalog } from '../src/catalog/catalog.js';
+import { Catalog, UnsafePathError, type ImageCatalog } from '../src/catalog/catalog.js';
+import { clustersIn } from '../src/catalog/clusters.js';
+import { LINK } from '../src/fs/safe-path.js';
 import { destinationPath, InputError } from '../src/config/config.js';
 import { parseImageSpec, imageKey, type ImageRef } from '../src/names/names.js';
 import { EXIT_FAILED, EXIT_OK, configFrom, errorLine, humanBytes, printJson } from './common.js';
 import { formatTable, type Column } from './table.js';
-import { clustersIn, fromClusterOption, fromOption } from './source.js';
+import { fromClusterOption, fromOption } from './source.js';
 
 export type Listed = ImageCatalog | (ImageRef & { error: string });
 
@@ -82,9 +84,15 @@ async function checkReadableDestination(path: string, what: string): Promise<voi
   if (!st.isDirectory()) throw new InputError(`${what} ${path} is not a directory`);
 }
 
+/** As restore checks it (activities/access.ts): a typo is exit 2, a planted link exit 1. */
 async function checkClusterDir(root: string, cluster: string, destination: string): Promise<void> {
-  const st = await lstat(root).catch(() => undefined);
+  // Only a missing directory is "does not exist": EACCES and the like are said as they are.
+  const st = await lstat(root).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    throw new InputError(`--from-cluster ${cluster}: ${root} cannot be read (${e.code ?? String(e)})`);
+  });
   if (st?.isDirectory()) return;
-  const there = clustersIn(destination);
-  throw new InputError(`--from-cluster ${cluster}: ${root} ${!st ? 'does not exist' : st.isSymbolicLink() ? 'is a symbolic link, and nothing below the destination may be one' : 'is not a directory'} (${there.length ? `clusters there: ${there.join(', ')}` : 'no cluster directory there'})`);
+  if (st?.isSymbolicLink()) throw new UnsafePathError(root, LINK);
+  const there = await clustersIn(destination);
+  throw new InputError(`--from-cluster ${cluster}: ${root} ${!st ? 'does not exist' : 'is not a directory'} (${there.length ? `clusters there: ${there.join(', ')}` : 'no cluster directory there'})`);
 }

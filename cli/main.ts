@@ -174,9 +174,9 @@ function scheduleCommands(): CommandSpec[] {
   return [
     {
       path: ['schedule', 'create'],
-      description: 'create a schedule that starts backupRun (the worker reads its list file and policy at each run)',
+      description: 'create a schedule that starts backupRun (the worker reads its policy, list file and Cinder volumes at each run)',
       argument: name,
-      rest: ['[images...]', 'POOL/IMAGE to back up instead of the list file'],
+      rest: ['[images...]', 'POOL/IMAGE to back up instead of the list file and Cinder volumes'],
       options: [configOpt, ...timing, ['--paused', 'create it paused'], destinationOpt, jsonOpt],
       load: load('scheduleCreateCommand'),
     },
@@ -216,7 +216,7 @@ function showCommands(): CommandSpec[] {
     {
       path: ['show', 'images'],
       description: 'what the next run would back up, full or incremental, and why (the same plan as run --dry-run; touches nothing)',
-      argument: ['[images...]', 'POOL/IMAGE (default: the worker\'s list file)'],
+      argument: ['[images...]', 'POOL/IMAGE (default: the worker\'s list file and/or Cinder volumes)'],
       options: [
         configOpt,
         destinationOpt,

@@ -44,7 +44,7 @@ export async function restoreCommand(image: string, o: RestoreOptions): Promise<
       throw new InputError(`--to ${o.to} is the source image itself${o.force ? ', even with --force' : ''}: restore beside it, check, then rename`);
     }
   }
-  const r = await underImageMutex<RestoreResult>(cfg, restoreMutexImage(input), 'restore', 'restoreImage', input, restoreSummary(source, o.at, input.target));
+  const r = await underImageMutex<RestoreResult>(cfg, restoreMutexImage(input), 'restore', 'restoreImage', input, restoreSummary(source, o.at, input.target, input.fromCluster));
   if (o.json) printJson(r);
   else
     process.stdout.write(

@@ -3,7 +3,7 @@
  * (disaster recovery). What goes on the wire is a destination *key* of the config and a plain
  * cluster name, never a path: the worker resolves both inside its own configured destinations.
  */
-import { readdirSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { destinations, InputError, type Config } from '../src/config/config.js';
 import { checkName, NameError } from '../src/names/names.js';
@@ -59,16 +59,4 @@ export function fromOption(cfg: Config, o: SourceOptions): { destination?: strin
     .map(([k, p]) => `${k}=${p}`)
     .join(', ');
   throw new InputError(`--from ${o.from} is not a destination of this config (${known}): add it to backup.destinations, restart the worker, then name its key`);
-}
-
-/** Cluster directories of a destination, to name them when the one asked for is not there. */
-export function clustersIn(destination: string): string[] {
-  try {
-    return readdirSync(destination, { withFileTypes: true })
-      .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-      .map((e) => e.name)
-      .sort();
-  } catch {
-    return [];
-  }
 }

@@ -142,7 +142,13 @@ async function runBackup(input: BackupRunInput): Promise<BackupReport> {
   };
   // A day in neither list ends the run before it touches the cluster, unless an image is forced.
   const scheduledToday = [...rule.fullWeekdays, ...rule.incrementalWeekdays].includes(rule.weekday);
-  if (!scheduledToday && !images.some((s) => s.backupType)) return report('nothing-scheduled', []);
+  if (!scheduledToday && !images.some((s) => s.backupType)) {
+    // Names the source could not map are still said, though nothing ran (only the result differs: no command).
+    const unmapped = unresolved.map((m): ImageResult => ({ pool: m.pool, image: m.image, status: 'skipped', reason: m.reason }));
+    settled.push(...unmapped);
+    runPhase = 'done';
+    return report('nothing-scheduled', unmapped);
+  }
 
   runPhase = 'planning';
   const plan = await planning(() => step(`plan ${imagesText(images)}`).planRun({ cluster: input.cluster, destination: policy.destination, images, backupName, snapshot, workflowId: info.workflowId }), policy.destination, () => images.map(notStarted));

@@ -5,8 +5,7 @@
  */
 import { isCancellation, metricMeter } from '@temporalio/workflow';
 import type { BackupReport, ImageResult } from '../src/contract/backup.js';
-import type { RestoreResult } from '../src/contract/restore.js';
-import type { VerifyReport } from '../src/contract/restore.js';
+import type { RestoreResult, VerifyReport } from '../src/contract/restore.js';
 import { recordBackupRun, recordBackupRunError, recordImageBackup, recordRestore, recordVerify } from '../src/metrics/metrics.js';
 
 /** Metrics must never fail a run: a bad value is dropped, not thrown into the workflow. */

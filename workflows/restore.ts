@@ -10,7 +10,7 @@ import { restoreInputSchema } from '../src/contract/schema.js';
 import { withContract } from './contract.js';
 import { summarized, wholeImageStep } from './activity-options.js';
 import { imageKey } from '../src/names/names.js';
-import { restoreStepSummary } from '../src/contract/summary.js';
+import { restoreSourceText, restoreStepSummary } from '../src/contract/summary.js';
 import type { RestoreInput, RestorePlan, RestoreResult } from '../src/contract/restore.js';
 import { measuredRestore } from './metrics.js';
 
@@ -54,7 +54,7 @@ export function restoreImage(input: RestoreInput): Promise<RestoreResult> {
 
 async function restore(input: RestoreInput): Promise<RestoreResult> {
   const started = Date.now();
-  const plan = await wholeImageAs(`plan restore of ${imageKey(input.source)} at ${input.at}`).planRestore(input);
+  const plan = await wholeImageAs(`plan restore of ${restoreSourceText(input.source, input.fromCluster)} at ${input.at}`).planRestore(input);
   const { sha256, applied } = await restoreSteps(plan, input.keepSnapshots, input.force);
   return {
     source: plan.source,

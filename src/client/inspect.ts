@@ -9,6 +9,7 @@ import { InputError } from '../config/config.js';
 import type { BackupRunInput } from '../contract/backup.js';
 import type { BackupPlan, ClusterFacts, ClusterInput } from '../contract/plan.js';
 import { check, clusterInputSchema } from '../contract/schema.js';
+import { clusterSummary, planSummary } from '../contract/summary.js';
 import { checkRunInput } from './backup-run.js';
 
 export const planWorkflowId = (cluster: string): string => `rbd-backup-plan/${cluster}/${randomUUID()}`;
@@ -17,11 +18,11 @@ export const clusterWorkflowId = (cluster: string): string => `rbd-backup-cluste
 /** The plan `run` would follow with the same input, without a snapshot or a file. */
 export async function planBackupRun(client: Client, taskQueue: string, input: BackupRunInput): Promise<BackupPlan> {
   const i = checkRunInput(input);
-  return client.workflow.execute('planBackup', { taskQueue, workflowId: planWorkflowId(i.cluster), args: [i], workflowExecutionTimeout: '2h' });
+  return client.workflow.execute('planBackup', { taskQueue, workflowId: planWorkflowId(i.cluster), args: [i], workflowExecutionTimeout: '2h', staticSummary: planSummary(i.images, i.asOf) });
 }
 
 export async function describeCluster(client: Client, taskQueue: string, input: ClusterInput): Promise<ClusterFacts> {
   const c = check(clusterInputSchema, input);
   if (!c.ok) throw new InputError(`cluster input ${c.problem}`);
-  return client.workflow.execute('describeCluster', { taskQueue, workflowId: clusterWorkflowId(c.value.cluster), args: [c.value], workflowExecutionTimeout: '15m' });
+  return client.workflow.execute('describeCluster', { taskQueue, workflowId: clusterWorkflowId(c.value.cluster), args: [c.value], workflowExecutionTimeout: '15m', staticSummary: clusterSummary(c.value.cluster, c.value.destination) });
 }

@@ -6,6 +6,7 @@
  * means unlimited as its documentation said, weekday lists may hold spaces and line breaks, and an
  * unknown key is an error naming its line instead of an attribute nobody reads.
  */
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { Document, isNode, type Node } from 'yaml';
 import { configSchema, InputError } from './config.js';
 import { IniError, parseIni, sectionValues, type IniFile } from './ini.js';
@@ -13,7 +14,8 @@ import { IniError, parseIni, sectionValues, type IniFile } from './ini.js';
 /** The section the original read unless told otherwise (its --config-section). */
 export const INI_SECTION = 'default';
 
-type Kind = 'text' | 'count' | 'weekdays' | 'max-incremental';
+/** `path`: a file or directory, relative to the config file when not absolute. */
+type Kind = 'text' | 'path' | 'count' | 'weekdays' | 'max-incremental';
 
 interface MappedKey {
   ini: string;
@@ -30,16 +32,16 @@ interface DroppedKey {
 
 const MAPPED: MappedKey[] = [
   { ini: 'ceph_cluster_name', to: ['cluster', 'name'], kind: 'text' },
-  { ini: 'ceph_conf_file', to: ['cluster', 'conf'], kind: 'text' },
-  { ini: 'ceph_keyring_file', to: ['cluster', 'keyring'], kind: 'text' },
-  { ini: 'backup_destination_path', to: ['backup', 'destination'], kind: 'text' },
+  { ini: 'ceph_conf_file', to: ['cluster', 'conf'], kind: 'path' },
+  { ini: 'ceph_keyring_file', to: ['cluster', 'keyring'], kind: 'path' },
+  { ini: 'backup_destination_path', to: ['backup', 'destination'], kind: 'path' },
   { ini: 'backup_concurrent_worker_count', to: ['backup', 'concurrency'], kind: 'count' },
   { ini: 'backup_snapshot_retain_count', to: ['backup', 'snapshot_retain_count'], kind: 'count' },
   { ini: 'backup_circle_retain_count', to: ['backup', 'circle_retain_count'], kind: 'count' },
   { ini: 'backup_max_incremental', to: ['backup', 'max_incremental'], kind: 'max-incremental' },
   { ini: 'weekly_full_backup', to: ['backup', 'full_weekdays'], kind: 'weekdays' },
   { ini: 'weekly_incr_backup', to: ['backup', 'incremental_weekdays'], kind: 'weekdays' },
-  { ini: 'backup_list_file_path', to: ['backup', 'list_file'], kind: 'text' },
+  { ini: 'backup_list_file_path', to: ['backup', 'list_file'], kind: 'path' },
 ];
 
 const LOGS = 'logs are JSON lines on stderr, their level is the YAML key log.level';
@@ -169,6 +171,7 @@ export function iniToConfig(text: string, file: string, section = INI_SECTION, o
 function convert(m: MappedKey, v: string, fail: (msg: string) => Error): unknown {
   switch (m.kind) {
     case 'text':
+    case 'path':
       if (v.trim() === '') throw fail('is empty');
       if (v.includes('\n')) throw fail('is more than one line');
       return v;
@@ -218,10 +221,18 @@ const COMMENTS: Record<string, string> = {
  * from, and the keys that were dropped listed at the end with why.
  */
 export function renderYaml(ic: IniConfig, file: string): string {
-  const doc = new Document({ cluster: ic.raw.cluster ?? {}, backup: ic.raw.backup });
+  // The YAML may be written anywhere: a relative path of the ini, relative to the ini's directory,
+  // is written resolved, so it means the same file wherever the YAML goes.
+  const base = dirname(resolve(file));
+  const absolute = (top: 'cluster' | 'backup') => {
+    const o = ic.raw[top];
+    if (!o) return o;
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, MAPPED.some((m) => m.kind === 'path' && m.to[0] === top && m.to[1] === k) && typeof v === 'string' && !isAbsolute(v) ? resolve(base, v) : v]));
+  };
+  const doc = new Document({ cluster: absolute('cluster') ?? {}, backup: absolute('backup') });
   doc.commentBefore = [
     ` Converted by rbd-backup config convert from ${file} [${ic.section}].`,
-    ' Relative paths are relative to this file. Keys not set here take their defaults',
+    ` Paths are absolute (relative ones of the ini resolved against ${base}). Keys not set here take their defaults`,
     ' (rbd-backup show config --config THIS_FILE lists them): among them temporal.address',
     ' 127.0.0.1:7233, temporal.namespace default, temporal.task_queue rbd-backup.',
   ].join('\n');

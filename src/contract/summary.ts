@@ -79,8 +79,33 @@ export function batchSummary(what: string, index: number, images: readonly Image
   return `${what} batch ${index}: ${count(images.length, 'image')}, ${imagesText(images, 2)}`;
 }
 
-export function restoreSummary(source: ImageRef, at: string, target: ImageRef | undefined): string {
-  return `restore ${imageKey(source)} at ${at} to ${target ? imageKey(target) : 'a new image'}`;
+/** A restore's source: `<fromCluster>:` first when it reads another cluster's backups (disaster recovery). */
+export function restoreSourceText(source: ImageRef, fromCluster?: string): string {
+  return `${fromCluster !== undefined ? `${fromCluster}:` : ''}${imageKey(source)}`;
+}
+
+export function restoreSummary(source: ImageRef, at: string, target: ImageRef | undefined, fromCluster?: string): string {
+  return `restore ${restoreSourceText(source, fromCluster)} at ${at} to ${target ? imageKey(target) : 'a new image'}`;
+}
+
+/** `run --dry-run` and `show images`: the read-only planBackup workflow. */
+export function planSummary(images: readonly ImageRef[] | undefined, asOf?: string): string {
+  return `dry run of a backup run${asOf !== undefined ? ` as of ${asOf}` : ''}: ${imagesText(images)}`;
+}
+
+/** The steps of a dry run: the backup run's first two, read-only. */
+export const planStepSummary = {
+  resolve: (images: readonly ImageRef[] | undefined) => `dry run: resolve policy and images (${imagesText(images)})`,
+  plan: (images: readonly ImageRef[]) => `dry run: plan ${imagesText(images)}`,
+};
+
+/** `show cluster`: the read-only describeCluster workflow, and its one step. */
+export function clusterSummary(cluster: string, destination: string | undefined): string {
+  return `show cluster ${cluster} (destination ${destination ?? 'default'})`;
+}
+
+export function clusterStepSummary(cluster: string, destination: string | undefined): string {
+  return `read cluster ${cluster} (fsid, monitors, pools) and its cluster.json in destination ${destination ?? 'default'}`;
 }
 
 /** One link of a restore chain: "import full 20261122T010000Z/….full (20 GiB) into rbd/vm-1". */

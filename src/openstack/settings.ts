@@ -86,5 +86,10 @@ export function withAbsolutePaths(o: OpenStackSettings, base: string): OpenStack
   return out;
 }
 
-/** Keys whose values are secrets: masked wherever the config is shown. */
-export const SECRET_KEYS = ['password', 'application_credential_secret'] as const;
+/**
+ * Keys whose values are secrets, by exact name: masked wherever the config is shown
+ * (src/config/effective.ts). Their `_file` and `_env` forms name where a secret is, not the
+ * secret, and are shown. No key holds a token today; `token` and `auth_token` (clouds.yaml's
+ * words for one) are listed so that a key added for one is masked from the start.
+ */
+export const SECRET_KEYS: readonly string[] = ['password', 'application_credential_secret', 'token', 'auth_token'];

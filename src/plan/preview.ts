@@ -3,7 +3,7 @@
  * (decideType, estimateBytes, checkSpace, largestFirst) applied to the plan step's facts. Pure,
  * so the dry run and the run cannot disagree on anything but the facts they read.
  */
-import type { BackupPolicy, ImageSelection, PlanResult } from '../contract/backup.js';
+import type { BackupPolicy, ImageSelection, PlanResult, ResolvedRun } from '../contract/backup.js';
 import type { BackupPlan, ImagePreview } from '../contract/plan.js';
 import { imageKey } from '../names/names.js';
 import { checkSpace, decideType, estimateBytes, largestFirst, type TypeRule } from './decision.js';
@@ -16,6 +16,8 @@ export interface PreviewInput {
   policy: BackupPolicy;
   rule: TypeRule;
   images: ImageSelection[];
+  /** Names the image source could not map (Cinder: missing, ambiguous, not RBD): the run reports them skipped. */
+  unresolved?: ResolvedRun['skipped'];
   /** Absent: the day is in neither list and nothing is forced, so the run would not plan. */
   plan?: Pick<PlanResult, 'facts' | 'skipped' | 'freeBytes' | 'clusterDir'>;
 }
@@ -30,11 +32,13 @@ export function previewRun(i: PreviewInput): BackupPlan {
     timezone: i.policy.timezone,
     snapshot: i.snapshot,
   };
+  // As the run reports them: first, before anything planned, and never dropped.
+  const unresolved: ImagePreview[] = (i.unresolved ?? []).map((m) => ({ pool: m.pool, image: m.image, action: 'skip', reason: m.reason }));
   if (!i.plan) {
     const reason = `nothing scheduled on weekday ${i.rule.weekday}`;
-    return { ...head, images: i.images.map((s) => ({ pool: s.pool, image: s.image, action: 'not-scheduled', reason })), outcome: 'nothing-scheduled' };
+    return { ...head, images: [...unresolved, ...i.images.map((s): ImagePreview => ({ pool: s.pool, image: s.image, action: 'not-scheduled', reason }))], outcome: 'nothing-scheduled' };
   }
-  const rest: ImagePreview[] = i.plan.skipped.map((m) => ({ pool: m.pool, image: m.image, action: 'skip', reason: m.reason }));
+  const rest: ImagePreview[] = [...unresolved, ...i.plan.skipped.map((m): ImagePreview => ({ pool: m.pool, image: m.image, action: 'skip', reason: m.reason }))];
   const exports: (ImagePreview & { estimatedBytes: number })[] = [];
   const selections = new Map(i.images.map((s) => [imageKey(s), s]));
   for (const facts of i.plan.facts) {

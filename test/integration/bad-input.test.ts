@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { join, relative } from 'node:path';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import { parse, stringify } from 'yaml';
@@ -247,7 +247,7 @@ const cases: Case[] = [
     },
     teardown: async () => void (await execa('umount', [dest('ro')])),
   },
-  { name: '--destination the worker does not have', args: () => runA('--destination', 'offsite', ...freshAsOf()), code: 2, says: () => /destination "offsite" is not configured on this worker \(configured: default, missing, file, ro, cj\)/ },
+  { name: '--destination the worker does not have', args: () => runA('--destination', 'offsite', ...freshAsOf()), code: 2, says: () => /destination "offsite" is not configured on this worker \(configured: default, missing, file, ro, cj, dr\)/ },
   { name: 'list with a destination that does not exist', args: () => ['list', '--config', variant('list-missing', (d) => (d.backup.destination = dest('missing')))], code: 2, says: () => new RegExp(`backup\\.destination ${esc(dest('missing'))} does not exist`) },
 
   // Runs that do not exist: status and cancel have nothing to show or stop (2); cancel needs a run.
@@ -272,6 +272,12 @@ const cases: Case[] = [
   { name: 'restore into a pool that does not exist', args: () => restoreA('--to', 'nopool/x'), code: 2, says: () => /target pool nopool not found/ },
   // Disaster recovery: another cluster's backups are named by a plain cluster name and a destination key.
   { name: 'restore --from-cluster the destination does not hold', args: () => restoreA('--from-cluster', 'bi-nosite'), code: 2, says: () => /no backups of cluster bi-nosite in destination default: .*bi-nosite does not exist \(clusters there: ceph\)/ },
+  {
+    name: 'restore --from-cluster without --to, the source pool missing here',
+    args: () => ['restore', 'gone/bi-a', '--at', compact(SUN), '--from-cluster', 'bi-site', '--destination', 'dr', ...c()],
+    code: 2,
+    says: () => /^rbd-backup: target pool gone not found: without --to the restore goes to the source's pool; create it or name another with --to POOL\/IMAGE$/,
+  },
   { name: 'restore --from-cluster that climbs', args: () => restoreA('--from-cluster', '../ceph'), code: 2, says: () => /--from-cluster cluster name "\.\.\/ceph" must not contain '\.\.'/ },
   { name: 'restore --from a directory the config does not name', args: () => restoreA('--from', '/etc'), code: 2, says: () => /--from \/etc is not a destination of this config \(default=/ },
   { name: 'restore --from with --destination', args: () => restoreA('--from', 'ro', '--destination', 'ro'), code: 2, says: () => /--from and --destination both say where to read/ },
@@ -280,6 +286,12 @@ const cases: Case[] = [
   { name: 'verify of a named image --from-cluster the destination does not hold', args: () => ['verify', 'rbd/bi-a', '--from-cluster', 'bi-nosite', ...c()], code: 2, says: () => /no backups of cluster bi-nosite in destination default: .*bi-nosite does not exist \(clusters there: ceph\)/ },
   { name: 'verify --deep --from-cluster', args: () => ['verify', 'rbd/bi-a', '--deep', '--from-cluster', 'ceph', ...c()], code: 2, says: () => /--deep with --from-cluster ceph: a deep check compares a restore with the source image's snapshots/ },
   { name: 'verify --from with --destination', args: () => ['verify', '--from', 'ro', '--destination', 'ro', ...c()], code: 2, says: () => /--from and --destination both say where to read/ },
+  // A cluster directory that is a planted link is unsafe (1), as for restore, not a typo (2).
+  { name: 'list --from-cluster of a symbolic link', args: () => ['list', '--from-cluster', 'bi-link', '--from', 'dr', ...c()], code: 1, says: () => /\/dr\/bi-link is a symbolic link, and nothing below the destination may be one: refused$/ },
+  { name: 'restore --from-cluster of a symbolic link', args: () => ['restore', 'gone/bi-a', '--at', compact(SUN), '--from-cluster', 'bi-link', '--from', 'dr', '--to', 'rbd/bi-dr', ...c()], code: 1, says: () => /\/dr\/bi-link is a symbolic link, and nothing below the destination may be one: refused$/ },
+  // The original tool took the cluster's own directory: the message says which words mean it here.
+  { name: 'restore --from a cluster\'s own directory', args: () => restoreA('--from', join(cfg.destination, 'ceph')), code: 2, says: () => /--from \S+\/ceph is the directory of cluster ceph in destination default: use --from default --from-cluster ceph$/ },
+  { name: 'list --from a cluster\'s own directory', args: () => ['list', '--from', join(dest('dr'), 'bi-site'), ...c()], code: 2, says: () => /--from \S+\/dr\/bi-site is the directory of cluster bi-site in destination dr: use --from dr --from-cluster bi-site$/ },
   { name: 'delete from a never-backed-up image (--circle)', args: () => ['delete', 'rbd/bi-never', '--circle', snapOf(SUN), ...c()], code: 2, says: () => new RegExp(`no circle ${snapOf(SUN)} for rbd/bi-never`) },
   { name: 'delete from a never-backed-up image (--point)', args: () => ['delete', 'rbd/bi-never', '--point', compact(SUN), ...c()], code: 2, says: () => new RegExp(`no point named ${compact(SUN)} for rbd/bi-never`) },
   { name: 'delete with neither --circle nor --point', args: () => ['delete', 'rbd/bi-a', ...c()], code: 2, says: () => /give exactly one of --circle NAME or --point NAME \(neither was given\)/ },
@@ -417,7 +429,7 @@ describe('bad input: the documented exit code, one line naming the culprit, noth
     mkdirSync(dest('ro'), { recursive: true });
     writeFileSync(dest('file'), 'not a directory\n');
     const doc = parse(readFileSync(cfg.file, 'utf8')) as Record<string, any>;
-    doc.backup.destinations = { missing: dest('missing'), file: dest('file'), ro: dest('ro'), cj: dest('cj') };
+    doc.backup.destinations = { missing: dest('missing'), file: dest('file'), ro: dest('ro'), cj: dest('cj'), dr: dest('dr') };
     writeFileSync(cfg.file, stringify(doc));
     // A cluster.json cut short, as a crash in the middle of a copy leaves it.
     mkdirSync(join(dest('cj'), 'ceph'), { recursive: true });
@@ -448,6 +460,11 @@ describe('bad input: the documented exit code, one line naming the culprit, noth
       const r = await cliWithin(120_000, ['run', ...images.map((i) => `rbd/${i}`), '--as-of', asOf, ...c()]);
       assert.equal(r.code, 0, `set-up run as of ${asOf}: ${r.stderr}`);
     }
+
+    // Another cluster's backups of an image in a pool this cluster does not have (disaster recovery).
+    cpSync(join(cfg.destination, 'ceph', 'rbd', 'bi-a'), join(dest('dr'), 'bi-site', 'gone', 'bi-a'), { recursive: true });
+    symlinkSync(join(dest('dr'), 'bi-site'), join(dest('dr'), 'bi-link'));
+    writeFileSync(join(dest('dr'), 'bi-site', 'cluster.json'), JSON.stringify({ format: 'rbd-backup/cluster@1', name: 'bi-site', fsid: '00000000-0000-4000-8000-000000000000', createdAt: SUN }));
 
     const trunc = readFileSync(catalogFile('bi-trunc'), 'utf8');
     writeFileSync(catalogFile('bi-trunc'), trunc.slice(0, Math.floor(trunc.length / 2)));

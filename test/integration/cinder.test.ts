@@ -269,3 +269,58 @@ describe('all volumes of a project, with an application credential: a new volume
     assert.ok(!worker.log().includes(secret));
   });
 });
+
+describe('the list file and Cinder: Keystone refusing does not stop the list file\'s backups', () => {
+  const os = new OpenStackDouble();
+  let cfg: TestConfig;
+  let worker: Worker;
+  let db: DoubleVolume;
+  const listed = `cinder-listed-${randomBytes(3).toString('hex')}`;
+
+  before(async () => {
+    await os.start();
+    os.projects.push({ id: 'p-ops', name: 'ops', domainId: 'default' });
+    os.users.push({ id: 'u-backup', name: 'backup', domainId: 'default', password: 'pw-list', projects: ['p-ops'] });
+    db = os.addVolume({ name: 'db', projectId: 'p-ops', volumeType: 'ceph' });
+    await Promise.all([createImage('rbd', listed, 4, 1), createImage('volumes', `volume-${db.id}`, 4, 1)]);
+    cfg = writeConfig('cinder-list', { full_weekdays: [7], incremental_weekdays: [1, 2, 3, 4, 5, 6] });
+    const list = join(cfg.dir, 'list.yaml');
+    writeFileSync(list, `ceph:\n  - rbd:\n      - name: ${listed}\n`);
+    const text = readFileSync(cfg.file, 'utf8').replace(/^backup:\n/m, `backup:\n  list_file: ${list}\n`);
+    writeFileSync(
+      cfg.file,
+      `${text}openstack:\n  auth_url: ${os.authUrl}\n  username: backup\n  password_env: RBD_TEST_OS_LIST_PW\n  project_name: ops\n  volume_names: [db]\n  rbd_volume_types: [ceph]\n  timeout_seconds: 2\n  retries: 2\n`,
+    );
+    process.env.RBD_TEST_OS_LIST_PW = 'pw-list';
+    worker = await startWorker(cfg.file);
+  });
+  after(async () => {
+    await worker?.stop();
+    await os.stop();
+    delete process.env.RBD_TEST_OS_LIST_PW;
+  });
+
+  test('Keystone 401: the list-file image is backed up, the Cinder name skipped with the reason, the run partial (exit 1)', async () => {
+    os.calls = [];
+    os.fail({ on: 'token', status: 401, times: 5 });
+    try {
+      const asOf = day(13);
+      const r = await runAt(cfg, asOf);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.report!.status, 'partial');
+      const ok = r.report!.images.find((i) => i.pool === 'rbd' && i.image === listed);
+      assert.equal(ok?.status, 'ok', JSON.stringify(r.report!.images));
+      assert.equal(ok!.sha256, await snapshotSha256(`rbd/${listed}@${snap(asOf)}`));
+      const skipped = byImage(r.report!, 'db');
+      assert.equal(skipped?.status, 'skipped');
+      assert.match(skipped!.reason ?? '', /^not backed up, Cinder could not be read: openstack: Keystone at http:\/\/127\.0\.0\.1:\d+\/identity\/v3\/auth\/tokens refused the credentials \(401 /);
+      assert.equal(r.report!.images.length, 2);
+      assert.match(r.stderr, /^rbd-backup: backup \S+ partial: 1 image\(s\) not backed up, 0 with cleanup errors; first: volumes\/db skipped: not backed up, Cinder could not be read: openstack: Keystone .*\n?$/);
+      assert.equal(os.callsTo('token').length, 1);
+      assert.deepEqual(await snaps(`volumes/volume-${db.id}`), [], 'the Cinder volume was not touched');
+      assert.match(worker.log(), /"cinder not read: backing up the list file only"/);
+    } finally {
+      os.clearFaults();
+    }
+  });
+});

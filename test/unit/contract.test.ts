@@ -14,6 +14,7 @@ import {
   verifyInputSchema,
 } from '../../src/contract/schema.js';
 import type { z } from 'zod';
+import type { BackupPlan, ClusterFacts, ClusterInput, ImagePreview } from '../../src/contract/index.js';
 
 const ok = { cluster: 'ceph', images: [{ pool: 'rbd', image: 'vm-1' }] };
 
@@ -150,5 +151,21 @@ describe('restore staging names', async () => {
     assert.equal(a.pool, 'rbd');
     assert.match(a.image, /^vm-rbdbackup-restoring-[0-9a-f]{12}$/);
     assert.equal(checkName('image', stagingFor({ pool: 'rbd', image: 'x'.repeat(255) }, 'r').image).length <= 255, true);
+  });
+});
+
+describe('the published contract (rbd-backup/contract)', () => {
+  test("exports what a client needs to start and read every workflow: a restore's mutex image, the read-only workflows' schema and results", async () => {
+    const contract = await import('../../src/contract/index.js');
+    // The workflow ID of a restore from another cluster's backups is its target's, not its source's.
+    const input = { cluster: 'site-b', fromCluster: 'site-a', source: { pool: 'rbd', image: 'vm-1' }, target: { pool: 'rbd', image: 'vm-1-dr' } };
+    assert.deepEqual(contract.restoreMutexImage(input), { pool: 'rbd', image: 'vm-1-dr' });
+    assert.deepEqual(contract.restoreMutexImage({ ...input, fromCluster: undefined }), { pool: 'rbd', image: 'vm-1' });
+    assert.equal(contract.check(contract.clusterInputSchema, { cluster: 'ceph', destination: 'offsite' }).ok, true);
+    assert.equal(contract.check(contract.clusterInputSchema, { cluster: '../x' }).ok, false);
+    // Types only: this file does not compile unless the index exports them.
+    const plan: Pick<BackupPlan, 'outcome'> & { images: ImagePreview[] } = { outcome: 'would-run', images: [] };
+    const facts: Pick<ClusterFacts, 'pools'> & ClusterInput = { cluster: 'ceph', pools: [] };
+    assert.ok(plan && facts);
   });
 });

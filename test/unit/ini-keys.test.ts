@@ -60,6 +60,24 @@ describe('the original sample config.ini', () => {
     assert.match(out, /^# {3}openstack_distribution = helion \(line 27\): /m);
   });
 
+  test('config convert writes relative paths resolved against the ini: the YAML means the same files wherever it is written', () => {
+    const ini = file('[default]\nceph_conf_file = ceph.conf\nceph_keyring_file = ./keys/admin.keyring\nbackup_destination_path = ../disk\nbackup_list_file_path = lists/images.yaml\nceph_cluster_name = site\n');
+    const dir = dirname(ini);
+    const out = renderYaml(iniToConfig(readFileSync(ini, 'utf8'), ini), ini);
+    const elsewhere = file(out, 'config.yaml');
+    assert.notEqual(dirname(elsewhere), dir);
+    const converted = loadConfig(elsewhere);
+    assert.deepEqual(converted, readConfigFile(ini).config);
+    assert.equal(converted.cluster.conf, join(dir, 'ceph.conf'));
+    assert.equal(converted.cluster.keyring, join(dir, 'keys', 'admin.keyring'));
+    assert.equal(converted.backup.destination, resolve(dir, '..', 'disk'));
+    assert.equal(converted.backup.list_file, join(dir, 'lists', 'images.yaml'));
+    assert.equal(converted.cluster.name, 'site', 'a name is not a path');
+    // An absolute path stays as written.
+    const abs = file('[default]\nbackup_destination_path = /mnt/disk\n');
+    assert.match(renderYaml(iniToConfig(readFileSync(abs, 'utf8'), abs), abs), /^ {2}destination: \/mnt\/disk # backup_destination_path \(line 2\)$/m);
+  });
+
   test('show config names the line each key came from, and "default" for the rest', () => {
     const f = readConfigFile(ini);
     const keys = Object.fromEntries(effectiveKeys(f.config, f.sources).map((k) => [k.key, k.source]));
@@ -158,13 +176,32 @@ describe('which files are config.ini', () => {
 describe('show config masks secrets, not paths', () => {
   test('password, secret and token values are masked; a keyring path is not', () => {
     const cfg = loadConfig(file('backup:\n  destination: /x\n', 'c.yaml'));
-    const withSecrets = { ...cfg, openstack: { password: 'hunter2', application_credential_secret: 's3cr3t', token: 't', auth_url: 'https://k/v3', empty_password: '' } };
+    const withSecrets = { ...cfg, openstack: { password: 'hunter2', application_credential_secret: 's3cr3t', token: 't', auth_url: 'https://k/v3' }, other: { password: '' } };
     const keys = Object.fromEntries(effectiveKeys(withSecrets as unknown as typeof cfg, new Map()).map((k) => [k.key, k.value]));
     assert.equal(keys['openstack.password'], MASK);
     assert.equal(keys['openstack.application_credential_secret'], MASK);
     assert.equal(keys['openstack.token'], MASK);
     assert.equal(keys['openstack.auth_url'], 'https://k/v3');
-    assert.equal(keys['openstack.empty_password'], '');
+    assert.equal(keys['other.password'], '', 'nothing to hide: shown empty');
     assert.equal(keys['cluster.keyring'], '/etc/ceph/ceph.client.admin.keyring');
+  });
+  test('where a secret is (_file, _env) is shown: only the exact secret keys are masked', () => {
+    const cfg = loadConfig(file('backup:\n  destination: /x\n', 'c.yaml'));
+    const table: [string, unknown, unknown][] = [
+      ['password', 'hunter2', MASK],
+      ['password_file', '/etc/rbd-backup/os-password', '/etc/rbd-backup/os-password'],
+      ['password_env', 'OS_PASSWORD', 'OS_PASSWORD'],
+      ['application_credential_secret', 's3cr3t', MASK],
+      ['application_credential_secret_file', '/etc/rbd-backup/ac', '/etc/rbd-backup/ac'],
+      ['application_credential_secret_env', 'OS_AC_SECRET', 'OS_AC_SECRET'],
+      ['application_credential_id', '21dced0f', '21dced0f'],
+      ['token', 'gAAAA', MASK],
+      ['auth_token', 'gAAAA', MASK],
+      ['username', 'backup', 'backup'],
+    ];
+    for (const [key, value, shown] of table) {
+      const keys = effectiveKeys({ ...cfg, openstack: { [key]: value } } as unknown as typeof cfg, new Map());
+      assert.equal(keys.find((k) => k.key === `openstack.${key}`)?.value, shown, key);
+    }
   });
 });

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InputError, loadConfig } from '../../src/config/config.js';
+import { configSchema, InputError, loadConfig } from '../../src/config/config.js';
+import { ALL_PROJECT_VOLUMES, cinderFailure, workerImages } from '../../src/config/image-source.js';
 import { openstackSchema, type OpenStackSettings } from '../../src/openstack/settings.js';
 import { cloudEntry, keystoneV3Root, resolveCredentials, cloudsYamlCandidates } from '../../src/openstack/credentials.js';
 import { blockStorageUrl, issueToken, tokenRequestBody, type CatalogService } from '../../src/openstack/keystone.js';
@@ -331,6 +332,21 @@ describe('against the OpenStack double', () => {
     });
     assert.equal(os.callsTo('token').length, 1);
   });
+  test('the list file and Cinder, Keystone refusing: the list file\'s images go ahead, the Cinder names are skipped with why', async () => {
+    const list = file('ceph:\n  - rbd:\n      - name: vm-1\n', 'list.yaml');
+    const config = (listFile: string | undefined) =>
+      configSchema.parse({ cluster: { name: 'ceph' }, backup: { destination: tmp, ...(listFile ? { list_file: listFile } : {}) }, openstack: { ...cfg(), volume_names: ['v0', 'v1'] } });
+    os.calls = [];
+    const got = await workerImages(config(list), 'ceph', { env: { PW: 'wrong-pw-9' }, backoffMs: 10 });
+    assert.deepEqual(got.images, [{ pool: 'rbd', image: 'vm-1' }]);
+    assert.deepEqual(got.skipped.map((x) => `${x.pool}/${x.image}`), ['volumes/v0', 'volumes/v1']);
+    for (const x of got.skipped) assert.match(x.reason, /^not backed up, Cinder could not be read: openstack: Keystone at \S+ refused the credentials \(401 /);
+    assert.match(got.cinderError ?? '', /Keystone/);
+    assert.equal(got.listed, undefined);
+    assert.ok(!JSON.stringify(got).includes('wrong-pw-9'));
+    // Cinder the only source: the refusal stands (exit 2).
+    await assert.rejects(workerImages(config(undefined), 'ceph', { env: { PW: 'wrong-pw-9' }, backoffMs: 10 }), (e: Error) => e instanceof InputError && /Keystone .* refused the credentials/.test(e.message));
+  });
   test('403 from Cinder: a clear refusal', async () => {
     os.fail({ on: 'volumes', status: 403, times: 1 });
     await assert.rejects(cinderImages(cfg(), { env }), /refused to list volumes \(403 Forbidden: Policy does not allow volume:get_all/);
@@ -359,4 +375,22 @@ describe('against the OpenStack double', () => {
       /Cinder at .* refused the token \(401/,
     );
   });
+});
+
+describe('a Cinder that cannot be read, beside a list file', () => {
+  const listed = [{ pool: 'rbd', image: 'vm-1' }];
+  const reason = 'openstack: Keystone at http://k/v3/auth/tokens refused the credentials (401 Unauthorized)';
+  const cases: { name: string; listed: { pool: string; image: string }[]; o: { pool: string; volume_names?: string[]; all_volumes_in_project: boolean }; want: string[] | undefined }[] = [
+    { name: 'Cinder the only source: no run (the error stands, exit 2)', listed: [], o: { pool: 'volumes', volume_names: ['db'], all_volumes_in_project: false }, want: undefined },
+    { name: 'named volumes: each reported skipped', listed, o: { pool: 'volumes', volume_names: ['db', 'web'], all_volumes_in_project: false }, want: ['volumes/db', 'volumes/web'] },
+    { name: 'all volumes of the project: one entry for them', listed, o: { pool: 'vols', all_volumes_in_project: true }, want: [`vols/${ALL_PROJECT_VOLUMES}`] },
+    { name: 'both: the names and the rest', listed, o: { pool: 'volumes', volume_names: ['db'], all_volumes_in_project: true }, want: ['volumes/db', `volumes/${ALL_PROJECT_VOLUMES}`] },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const got = cinderFailure(c.listed, c.o, reason);
+      assert.deepEqual(got?.map((x) => `${x.pool}/${x.image}`), c.want);
+      for (const x of got ?? []) assert.equal(x.reason, `not backed up, Cinder could not be read: ${reason}`);
+    });
+  }
 });

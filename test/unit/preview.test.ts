@@ -36,6 +36,24 @@ const cases: { name: string; input: PreviewInput; want: [string, string, RegExp]
   },
   { name: 'a backdated run is skipped', input: base(7, [facts('a', { ourSnapshots: ['rbdbackup-20261130T010000Z'], newest: { ...newest(0), snapshot: 'rbdbackup-20261130T010000Z' } })]), want: [['a', 'skip', /backdated runs are refused/]], outcome: 'would-run' },
   { name: 'not enough space: refused', input: base(7, [facts('a', { usedBytes: 6000 })]), want: [['a', 'full', /full day/]], outcome: 'refused' },
+  {
+    name: 'names the image source could not map: skip rows after the exports, before the plan step skips',
+    input: base(7, [facts('a')], { unresolved: [{ pool: 'volumes', image: 'app', reason: 'no Cinder volume named "app"' }], plan: { facts: [facts('a')], skipped: [{ pool: 'rbd', image: 'gone', reason: 'image rbd/gone not found' }], freeBytes: 10_000, clusterDir: '/d/ceph' } }),
+    want: [['a', 'full', /full day/], ['app', 'skip', /^no Cinder volume named "app"$/], ['gone', 'skip', /not found/]],
+    outcome: 'would-run',
+  },
+  {
+    name: 'every name unmapped: the run would go on and fail, not "nothing scheduled"',
+    input: base(7, [], { unresolved: [{ pool: 'volumes', image: 'app', reason: 'no Cinder volume named "app"' }] }),
+    want: [['app', 'skip', /no Cinder volume/]],
+    outcome: 'would-run',
+  },
+  {
+    name: 'a day in neither list: unmapped names are still said',
+    input: { ...base(7, [facts('a')]), unresolved: [{ pool: 'volumes', image: 'app', reason: 'no Cinder volume named "app"' }], rule: { weekday: 7, fullWeekdays: [1], incrementalWeekdays: [2], maxIncremental: 0 }, plan: undefined },
+    want: [['app', 'skip', /no Cinder volume/], ['a', 'not-scheduled', /nothing scheduled on weekday 7/]],
+    outcome: 'nothing-scheduled',
+  },
   { name: 'a day in neither list, nothing forced: not planned at all', input: { ...base(7, [facts('a')]), rule: { weekday: 7, fullWeekdays: [1], incrementalWeekdays: [2], maxIncremental: 0 }, plan: undefined }, want: [['a', 'not-scheduled', /nothing scheduled on weekday 7/]], outcome: 'nothing-scheduled' },
 ];
 

@@ -1,7 +1,7 @@
 /** The lines the Web UI shows for runs, steps and export heartbeats. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backupStepSummary, bytesText, imageBackupSummary, imagesText, runDetails, runSummary } from '../../src/contract/summary.js';
+import { backupStepSummary, bytesText, imageBackupSummary, imagesText, restoreSummary, runDetails, runSummary } from '../../src/contract/summary.js';
 import { exportBeat } from '../../src/contract/heartbeat.js';
 import { fullPlan } from '../harness/fake-activities.js';
 
@@ -67,4 +67,15 @@ test('an export heartbeat leads with a line of bytes done, and keeps the fields 
     assert.deepEqual([beat.phase, beat.written, beat.hashed], args.slice(0, 3));
     assert.equal(Object.keys(beat)[0], 'progress', 'the line comes first in the JSON the UI shows');
   }
+});
+
+test("a restore names its source's cluster when it reads another cluster's backups", () => {
+  const vm = { pool: 'rbd', image: 'vm-1' };
+  const cases: [Parameters<typeof restoreSummary>, string][] = [
+    [[vm, '20261123T010000Z', undefined], 'restore rbd/vm-1 at 20261123T010000Z to a new image'],
+    [[vm, '20261123T010000Z', { pool: 'rbd', image: 'vm-1-old' }], 'restore rbd/vm-1 at 20261123T010000Z to rbd/vm-1-old'],
+    // Disaster recovery onto the same name: not a restore of an image onto itself.
+    [[vm, '20261123T010000Z', vm, 'site-a'], 'restore site-a:rbd/vm-1 at 20261123T010000Z to rbd/vm-1'],
+  ];
+  for (const [args, want] of cases) assert.equal(restoreSummary(...args), want);
 });

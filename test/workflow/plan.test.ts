@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { configSchema } from '../../src/config/config.js';
+import { configSchema, policyOf } from '../../src/config/config.js';
 import type { BackupReport, ImageFacts } from '../../src/contract/backup.js';
 import type { BackupPlan } from '../../src/contract/plan.js';
 import type * as workflows from '../../workflows/index.js';
@@ -15,6 +15,8 @@ import { eventTypes, historyOf, localEnv, withWorkers, workflowBundle } from '..
 /** A Monday: an incremental day under the config below. */
 const MON = '2026-11-30T01:00:00Z';
 const BASE = 'rbdbackup-20261129T010000Z';
+/** The Saturday before: in neither weekday list of the second config. */
+const SAT = '2026-11-28T01:00:00Z';
 
 describe('planBackup (fake activities, own dev server)', () => {
   let env: TestWorkflowEnvironment;
@@ -65,6 +67,39 @@ describe('planBackup (fake activities, own dev server)', () => {
       // The same reasons, word for word: the run's images carry them into the children's plans.
       const reasons = new Map(fakes.inputs('exportPoint').map((p) => { const x = p as { image: string; reason: string }; return [x.image, x.reason]; }));
       for (const i of plan.images.filter((x) => x.action === 'full' || x.action === 'incr')) assert.equal(i.reason, reasons.get(i.image), i.image);
+    });
+  });
+
+  test('names the image source could not map are skip rows, as the run reports them, on any day', { timeout: 60_000 }, async () => {
+    const config = configSchema.parse({
+      cluster: { name: 'ceph' },
+      backup: { destination: 'fake-destination', full_weekdays: [7], incremental_weekdays: [1, 2, 3, 4, 5] },
+      temporal: { task_queue: 'wf-plan-unmapped' },
+    });
+    const unmapped = [
+      { pool: 'volumes', image: 'app', reason: 'no Cinder volume named "app"' },
+      { pool: 'volumes', image: 'db', reason: '"db" is ambiguous: volumes 1, 2' },
+    ];
+    // What resolveRun says when Cinder maps one name of three (the list comes from the worker).
+    const fakes = fakeActivities(config, { resolveRun: async () => ({ policy: policyOf(config), images: [{ pool: 'volumes', image: 'web' }], skipped: unmapped }) });
+    const skips = (rows: { image: string; reason?: string }[]) => rows.map((r) => `${r.image}: ${r.reason}`);
+    await withWorkers(env, config, fakes.activities, async () => {
+      for (const [day, asOf, planned] of [['Monday', MON, true], ['Saturday, in neither list', SAT, false]] as const) {
+        const id = `wf-plan-unmapped-${planned}`;
+        const plan = await env.client.workflow.execute<typeof workflows.planBackup>('planBackup', { taskQueue: 'wf-plan-unmapped', workflowId: id, args: [{ cluster: 'ceph', asOf }] });
+        const report = await env.client.workflow.execute<typeof workflows.backupRun>('backupRun', { taskQueue: 'wf-plan-unmapped', workflowId: `${id}-run`, args: [{ cluster: 'ceph', asOf }] });
+        assert.deepEqual(skips(plan.images.filter((i) => i.action === 'skip')), skips(unmapped), day);
+        assert.deepEqual(skips(report.images.filter((i) => i.status === 'skipped')), skips(unmapped), day);
+        if (planned) {
+          assert.equal(plan.outcome, 'would-run', day);
+          assert.equal(plan.images.find((i) => i.image === 'web')?.action, 'full', day);
+          assert.equal(report.status, 'partial', day);
+        } else {
+          assert.equal(plan.outcome, 'nothing-scheduled', day);
+          assert.equal(plan.images.find((i) => i.image === 'web')?.action, 'not-scheduled', day);
+          assert.equal(report.status, 'nothing-scheduled', day);
+        }
+      }
     });
   });
 });

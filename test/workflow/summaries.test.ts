@@ -13,6 +13,7 @@ import { Worker } from '@temporalio/worker';
 import proto from '@temporalio/proto';
 import { imageWorkflowId } from '../../src/contract/backup.js';
 import { startBackupRun } from '../../src/client/backup-run.js';
+import { describeCluster, planBackupRun } from '../../src/client/inspect.js';
 import { policyOf } from '../../src/config/config.js';
 import type * as workflows from '../../workflows/index.js';
 import { BASE_SNAPSHOT, fakeActivities, fakeChain, gate } from '../harness/fake-activities.js';
@@ -129,6 +130,37 @@ describe('Web UI summaries (fake activities, own dev server)', () => {
     });
   });
 
+  test('a dry run and show cluster carry a summary, and so do their steps', { timeout: 60_000 }, async () => {
+    const config = fakeConfig('wf-summary-plan');
+    const fakes = fakeActivities(config);
+    const images = [{ pool: 'rbd', image: 'vm-1' }, { pool: 'rbd', image: 'vm-2' }];
+    await withWorkers(env, config, fakes.activities, async () => {
+      // Started as `run --dry-run` and `show cluster` start them: through the client API, fresh IDs.
+      await planBackupRun(env.client, 'wf-summary-plan', { cluster: 'ceph', images, asOf: AS_OF });
+      await describeCluster(env.client, 'wf-summary-plan', { cluster: 'ceph' });
+      const started = await waitFor('both runs listed', async () => {
+        const got: { type: string; workflowId: string }[] = [];
+        for await (const w of env.client.workflow.list({ query: 'TaskQueue = "wf-summary-plan"' })) got.push({ type: w.type, workflowId: w.workflowId });
+        return got.length === 2 ? got : undefined;
+      });
+      const seen: Record<string, { summary: string | undefined; steps: string[] }> = {};
+      for (const w of started) {
+        const h = env.client.workflow.getHandle(w.workflowId);
+        seen[w.type] = { summary: await (await h.describe()).staticSummary(), steps: activitySummaries(await historyOf(env.client, w.workflowId)) };
+      }
+      assert.deepEqual(seen, {
+        planBackup: {
+          summary: `dry run of a backup run as of ${AS_OF}: rbd/vm-1, rbd/vm-2`,
+          steps: ['dry run: resolve policy and images (rbd/vm-1, rbd/vm-2)', 'dry run: plan rbd/vm-1, rbd/vm-2'],
+        },
+        describeCluster: {
+          summary: 'show cluster ceph (destination default)',
+          steps: ['read cluster ceph (fsid, monitors, pools) and its cluster.json in destination default'],
+        },
+      });
+    });
+  });
+
   test('a restore lists each link of its chain with its size and target', { timeout: 60_000 }, async () => {
     const config = fakeConfig('wf-summary-restore');
     const fakes = fakeActivities(config);
@@ -146,6 +178,14 @@ describe('Web UI summaries (fake activities, own dev server)', () => {
         `apply diff ${fakeChain[1]!.file} (512 B) into rbd/vm-1-restored`,
         'finish restore into rbd/vm-1-restored',
       ]);
+      // Disaster recovery onto the same name: the source reads as the other cluster's.
+      const dr = await env.client.workflow.start<typeof workflows.restoreImage>('restoreImage', {
+        taskQueue: 'wf-summary-restore',
+        workflowId: 'wf-summary-restore-dr',
+        args: [{ cluster: 'wf-summary-restore', fromCluster: 'site-a', source: { pool: 'rbd', image: 'vm-1' }, at: '20261123T010000Z', target: { pool: 'rbd', image: 'vm-1' }, force: false, keepSnapshots: false }],
+      });
+      await dr.result();
+      assert.equal(activitySummaries(await historyOf(env.client, dr.workflowId))[0], 'plan restore of site-a:rbd/vm-1 at 20261123T010000Z');
     });
   });
 });
