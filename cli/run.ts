@@ -54,7 +54,9 @@ export async function runCommand(images: string[], o: RunOptions): Promise<numbe
       else process.stdout.write(`started ${run.workflowId} (run ${run.runId})\n`);
       return EXIT_OK;
     }
-    const report = await waitBounded(run.result(), bound);
+    const waiting = waitBounded(run.result(), bound);
+    // Bars on a terminal, phase lines elsewhere; --json keeps stdout one document.
+    const report = o.json ? await waiting : await (await import('./progress-display.js')).showProgress(client.workflow.getHandle(run.workflowId, run.runId), waiting);
     if (report === undefined) {
       process.stderr.write(`rbd-backup: run ${run.workflowId} still running after ${o.timeout}; it goes on without us (run the same command again to wait for it)\n`);
       return EXIT_STILL_RUNNING;
