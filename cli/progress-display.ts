@@ -5,6 +5,7 @@
  * the run's progress every second through queries and describe(), which add no event to any
  * history.
  */
+import { clearScreenDown } from 'node:readline';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { MultiBar, Options, Params, SingleBar } from 'cli-progress';
 import { runStatus, type ImageStatus, type RunStatus } from '../src/client/progress.js';
@@ -94,7 +95,14 @@ async function barsView(out: NodeJS.WriteStream): Promise<View> {
   let width = 'total'.length;
   const format = (options: Options, params: Params, row: Row): string =>
     `${row.label.padEnd(width)}  ${row.phase.padEnd(18)} [${Format.BarFormat(params.progress, options)}] ${String(Math.floor(params.progress * 100)).padStart(3)}%  ${row.detail}`;
-  const multi: MultiBar = new MultiBar({ stream: out, format, barsize: 24, hideCursor: true, clearOnComplete: false, emptyOnZero: true, fps: 4 });
+  // Every frame redrawn whole: a line logged above the bars moves them all down a row.
+  const multi: MultiBar = new MultiBar({ stream: out, format, barsize: 24, hideCursor: true, clearOnComplete: false, emptyOnZero: true, fps: 4, forceRedraw: true });
+  let logged = 0;
+  // The library writes logged lines over the old bars without clearing them: clear first.
+  multi.on('redraw-pre', () => {
+    if (logged) clearScreenDown(out);
+    logged = 0;
+  });
   // Bars are drawn in the order they were made: the totals first, then the images as they start.
   const totals = multi.create(1, 0, { label: 'total', phase: 'starting', detail: '' } satisfies Row);
   const bars = new Map<string, SingleBar>();
@@ -110,6 +118,7 @@ async function barsView(out: NodeJS.WriteStream): Promise<View> {
     show: (s, lines) => {
       if (closed) return;
       for (const l of lines) multi.log(l + '\n');
+      logged += lines.length;
       width = Math.max(width, ...s.images.map((i) => imageLabel(i).length));
       for (const i of s.images) {
         const key = imageLabel(i);
