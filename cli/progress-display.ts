@@ -27,12 +27,13 @@ interface View {
  * with. A poll that fails (a run still starting, one too old for the query) shows nothing that time.
  */
 export async function showProgress<T>(handle: WorkflowHandle, until: Promise<T>, out: NodeJS.WriteStream = process.stdout): Promise<T> {
-  const view = out.isTTY ? await barsView(out) : plainView(out);
   let settled = false;
+  // Handled before anything is awaited: a result that fails while the library loads is no crash.
   const over = until.then(
     () => void (settled = true),
     () => void (settled = true),
   );
+  const view = out.isTTY ? await barsView(out) : plainView(out);
   let state: LineState | undefined;
   const look = async (): Promise<void> => {
     try {
