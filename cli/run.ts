@@ -54,7 +54,11 @@ export async function runCommand(images: string[], o: RunOptions): Promise<numbe
       else process.stdout.write(`started ${run.workflowId} (run ${run.runId})\n`);
       return EXIT_OK;
     }
-    const report = await waitBounded(run.result(), bound);
+    // Bars on a terminal, phase lines elsewhere; --json keeps stdout one document. Loaded before
+    // the wait starts, so a result that fails at once always has a handler.
+    const show = o.json ? undefined : (await import('./progress-display.js')).showProgress;
+    const waiting = waitBounded(run.result(), bound);
+    const report = show ? await show(client.workflow.getHandle(run.workflowId, run.runId), waiting) : await waiting;
     if (report === undefined) {
       process.stderr.write(`rbd-backup: run ${run.workflowId} still running after ${o.timeout}; it goes on without us (run the same command again to wait for it)\n`);
       return EXIT_STILL_RUNNING;

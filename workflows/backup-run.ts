@@ -92,6 +92,7 @@ async function runBackup(input: BackupRunInput): Promise<BackupReport> {
         bytesDone: r.status === 'ok' ? (r.bytes ?? expected) : 0,
         bytesExpected: r.status === 'ok' ? (r.bytes ?? expected) : expected,
         ...(r.status !== 'ok' && why ? { reason: why } : {}),
+        ...(r.durationMs !== undefined ? { durationMs: r.durationMs } : {}),
       });
     }
     return { workflowId: info.workflowId, backupName, cluster: input.cluster, runTime: runTime.toISOString(), phase: runPhase, images, ...(reportFile ? { reportFile } : {}) };

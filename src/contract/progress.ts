@@ -31,6 +31,8 @@ export interface ImageProgress extends ImageRef {
   bytesExpected?: number;
   /** A failed, busy, skipped or cancelled image: why. */
   reason?: string;
+  /** A finished image: how long its own workflow took (runs before this field have none). */
+  durationMs?: number;
 }
 
 export interface RunProgress {

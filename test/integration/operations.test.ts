@@ -1,6 +1,7 @@
 /**
  * Operations through the CLI against the real cluster and dev server: schedules (create,
- * describe, trigger, backfill, pause, overlap, delete) and history from visibility.
+ * describe, trigger, backfill, pause, overlap, delete, a schedule running on its own and then
+ * paused) and history from visibility.
  */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,8 +36,10 @@ describe('schedules and history through the CLI', () => {
   let client: Client;
   const live = `live-${tag}`;
   const fill = `fill-${tag}`;
+  const minute = `minute-${tag}`;
   const imgA = `ops-a-${tag}`;
   const imgB = `ops-b-${tag}`;
+  const imgC = `ops-c-${tag}`;
   const describeIt = async (name: string) => json<ScheduleView>(await cli('schedule', 'describe', name, '--config', cfg.file, '--json'));
   /** Polls describe until `done` holds of it (runs are started by the scheduler workflow, a moment later). */
   async function until(name: string, done: (v: ScheduleView) => boolean, ms: number): Promise<ScheduleView> {
@@ -53,7 +56,7 @@ describe('schedules and history through the CLI', () => {
     // Monday full, other days incremental: the backfilled Mon/Tue/Wed give full, incr, incr.
     cfg = writeConfig('ops', { full_weekdays: [1], incremental_weekdays: [2, 3, 4, 5, 6, 7], timezone: 'UTC' });
     // imgA is large enough that a run is still in flight when the second trigger comes.
-    await Promise.all([createImage('rbd', imgA, 512, 256), createImage('rbd', imgB, 8, 1)]);
+    await Promise.all([createImage('rbd', imgA, 512, 256), createImage('rbd', imgB, 8, 1), createImage('rbd', imgC, 4, 1)]);
     worker = await startWorker(cfg.file);
     connection = await Connection.connect({ address: temporal.address });
     client = new Client({ connection });
@@ -154,5 +157,53 @@ describe('schedules and history through the CLI', () => {
       ['20261125T000000Z', 'ok', 'incr'],
     ]);
     assert.equal((await cli('schedule', 'delete', fill, ...c)).code, 0);
+  });
+
+  test('a schedule every 1m runs once on its own, its run is found by history; paused, it starts nothing at its next slot', { timeout: 240_000 }, async () => {
+    const c = ['--config', cfg.file];
+    json(await cli('schedule', 'create', minute, `rbd/${imgC}`, '--every', '1m', ...c, '--json'));
+    const schedule = client.schedule.getHandle(`rbd-backup/ceph/${minute}`);
+    // Nobody triggers it: the first run is the scheduler's own, at the next minute (within 60 s).
+    let first: { scheduledAt: Date; takenAt: Date; action: { workflow: { workflowId: string; firstExecutionRunId: string } } } | undefined;
+    for (let i = 0; i < 100 && !first; i++) {
+      first = (await schedule.describe()).info.recentActions[0];
+      if (!first) await sleep(1000);
+    }
+    assert.ok(first, 'the schedule started a run on its own within its first minute');
+    json(await cli('schedule', 'pause', minute, '--note', 'stopped by a test', ...c, '--json'));
+    const pausedAt = Date.now();
+    const taken = (await schedule.describe()).info.numActionsTaken;
+    assert.equal(first.scheduledAt.getTime() % 60_000, 0, `a 1m interval runs on the minute: ${first.scheduledAt.toISOString()}`);
+    // The first slot after the pause, and room for how late this scheduler starts a run.
+    const slot = Math.floor(pausedAt / 60_000) * 60_000 + 60_000;
+    const margin = Math.max(10_000, 3 * (first.takenAt.getTime() - first.scheduledAt.getTime()));
+
+    const runId = first.action.workflow.workflowId;
+    assert.ok(runId.startsWith(`rbd-backup-run/ceph/scheduled-${minute}-`), runId);
+    const report = (await client.workflow.getHandle(runId, first.action.workflow.firstExecutionRunId).result()) as BackupReport;
+    assert.equal(report.status, 'ok');
+    assert.equal(report.runTime, first.scheduledAt.toISOString(), 'the run is as of its nominal time');
+    assert.deepEqual(report.images.map((i) => [i.image, i.status, i.type]), [[imgC, 'ok', 'full']]);
+
+    const runs = json<HistoryRow[]>(await cli('history', ...c, '--since', '10m', '--json'));
+    const row = runs.find((r) => r.workflowId === runId);
+    assert.ok(row, JSON.stringify(runs));
+    assert.equal(row.status, 'completed');
+    assert.equal(row.backupName, report.backupName);
+    const perImage = json<HistoryRow[]>(await cli('history', `rbd/${imgC}`, ...c, '--json'));
+    assert.deepEqual(perImage.map((r) => [r.kind, r.backupName, r.status]), [['image-backup', report.backupName, 'completed']]);
+
+    // A paused schedule's scheduler sleeps: nothing shows that a slot went by, so the proof is
+    // that the slot's time has passed (with room for the lateness seen above) and no run came.
+    await sleep(Math.max(0, slot + margin - Date.now()));
+    const v = await describeIt(minute);
+    assert.equal(v.paused, true);
+    assert.equal(v.note, 'stopped by a test');
+    assert.equal(v.runsTaken, taken, `no run after the pause: ${JSON.stringify(v.recentRuns)}`);
+    assert.equal(v.recentRuns.length, taken);
+    assert.ok(v.recentRuns.every((r) => Date.parse(r.takenAt) < pausedAt), JSON.stringify(v.recentRuns));
+    const later = json<HistoryRow[]>(await cli('history', ...c, '--since', '10m', '--json'));
+    assert.equal(later.filter((r) => r.workflowId.startsWith(`rbd-backup-run/ceph/scheduled-${minute}-`)).length, taken);
+    assert.equal((await cli('schedule', 'delete', minute, ...c)).code, 0);
   });
 });
