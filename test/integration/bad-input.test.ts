@@ -12,14 +12,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import { join, relative } from 'node:path';
-import { cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import { parse, stringify } from 'yaml';
 import { Client, Connection } from '@temporalio/client';
 import { ceph, cliPath, createImage, rbd, startWorker, tempDir, temporal, writeConfig, type RunningWorker, type TestConfig } from '../harness/env.js';
 import type { ImageCatalog } from '../../src/catalog/catalog.js';
+import { listing } from '../harness/tree.js';
 
 /** Far from the hours and years other test files use: run names derive from --as-of. */
 const SUN = '2031-11-30T13:00:00Z';
@@ -369,22 +370,6 @@ let badKeyConfig: string;
 
 // ---------------------------------------------------------------- what "nothing happened" means
 
-/** Every entry under `root` with its size and mtime: any write, removal or creation shows. */
-function listing(root: string, skip: (rel: string) => boolean = () => false): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir).sort()) {
-      const p = join(dir, e);
-      const rel = relative(root, p);
-      if (skip(rel)) continue;
-      const st = lstatSync(p);
-      out.push(`${rel} ${st.isDirectory() ? 'dir' : st.size} ${st.mtimeMs}`);
-      if (st.isDirectory()) walk(p);
-    }
-  };
-  walk(root);
-  return out;
-}
 
 /** Images and their snapshots: a snapshot taken, or an image created by a restore, shows. */
 async function clusterState(): Promise<unknown> {

@@ -10,8 +10,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join, relative } from 'node:path';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
@@ -19,6 +19,7 @@ import { ceph, cli, createImage, randomWrites, rbd, repo, startWorker, tempDir, 
 import type { BackupReport } from '../../src/contract/backup.js';
 import type { RestoreResult } from '../../src/contract/restore.js';
 import type { ImageCatalog } from '../../src/catalog/catalog.js';
+import { listing } from '../harness/tree.js';
 
 // Days no other test file uses: a run's name derives from --as-of, and the suite shares one server.
 const DAYS = ['2033-01-02T07:15:00Z', '2033-01-03T07:15:00Z', '2033-01-04T07:15:00Z'];
@@ -58,20 +59,6 @@ async function imagesOn(c: Cluster): Promise<unknown> {
   return JSON.parse(await rbdB(c, 'ls', '-l', 'rbd', '--format', 'json'));
 }
 
-/** Every entry under `root` with size and mtime: any write shows. */
-function listing(root: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir).sort()) {
-      const p = join(dir, e);
-      const st = lstatSync(p);
-      out.push(`${relative(root, p)} ${st.isDirectory() ? 'dir' : st.size} ${st.mtimeMs}`);
-      if (st.isDirectory()) walk(p);
-    }
-  };
-  walk(root);
-  return out;
-}
 
 function config(dir: string, file: string, name: string, c: Cluster, backup: Record<string, unknown>): { file: string; taskQueue: string } {
   const taskQueue = `test-dr-${file}-${Date.now().toString(36)}`;

@@ -4,8 +4,8 @@
  */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { join, relative } from 'node:path';
-import { readFileSync, copyFileSync, rmSync, openSync, readSync, writeSync, closeSync, lstatSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readFileSync, copyFileSync, rmSync, openSync, readSync, writeSync, closeSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { execa } from 'execa';
 import { Client, Connection } from '@temporalio/client';
@@ -14,6 +14,7 @@ import { temporal, cli, createImage, rbd, randomWrites, snapshotSha256, startWor
 import type { BackupReport } from '../../src/contract/backup.js';
 import type { RestoreResult, VerifyReport } from '../../src/contract/restore.js';
 import type { ImageCatalog } from '../../src/catalog/catalog.js';
+import { listing } from '../harness/tree.js';
 
 // Hours no other test file uses: a run's name derives from --as-of, and the suite shares one server.
 const days = ['2026-11-29T11:30:00.000Z', '2026-11-30T11:30:00.000Z', '2026-12-01T11:30:00.000Z', '2026-12-02T11:30:00.000Z'];
@@ -28,20 +29,6 @@ async function snapsOf(spec: string): Promise<string[]> {
 async function removeImage(spec: string): Promise<void> {
   await rbd('snap', 'purge', '--no-progress', spec);
   await rbd('rm', '--no-progress', spec);
-}
-/** Every entry under `root` with size and mtime: any write shows. */
-function listing(root: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir).sort()) {
-      const p = join(dir, e);
-      const st = lstatSync(p);
-      out.push(`${relative(root, p)} ${st.isDirectory() ? 'dir' : st.size} ${st.mtimeMs}`);
-      if (st.isDirectory()) walk(p);
-    }
-  };
-  walk(root);
-  return out;
 }
 function flipByte(file: string, offset: number): void {
   const fd = openSync(file, 'r+');

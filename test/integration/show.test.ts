@@ -5,12 +5,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join, relative } from 'node:path';
-import { readdirSync, lstatSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { ceph, cli, createImage, randomWrites, rbd, startWorker, writeConfig, type RunningWorker } from '../harness/env.js';
 import type { BackupPlan, ClusterFacts } from '../../src/contract/plan.js';
 import type { BackupReport } from '../../src/contract/backup.js';
 import type { EffectiveKey } from '../../src/config/effective.js';
+import { listing } from '../harness/tree.js';
 
 /** A Sunday (full day) and the Monday after it (incremental day), far from other files' dates. */
 const SUN = '2033-11-27T09:00:00Z';
@@ -21,20 +22,6 @@ const cfg = writeConfig('show', { full_weekdays: [7], incremental_weekdays: [1, 
 const images = ['rbd/show-a', 'rbd/show-b'];
 let worker: RunningWorker;
 
-/** Every path below the destination with its size and mtime: any write shows. */
-function tree(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      const st = lstatSync(p);
-      out.push(`${relative(dir, p)} ${st.isDirectory() ? 'dir' : st.size} ${st.mtimeMs}`);
-      if (st.isDirectory()) walk(p);
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
 
 async function snaps(): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};
@@ -50,9 +37,9 @@ async function json<T>(...args: string[]): Promise<T> {
 
 /** The dry run with `args`: its plan, and proof that it changed nothing. */
 async function dryRun(...args: string[]): Promise<BackupPlan> {
-  const before = { tree: tree(cfg.destination), snaps: await snaps() };
+  const before = { tree: listing(cfg.destination), snaps: await snaps() };
   const plan = await json<BackupPlan>(...args, '--config', cfg.file, '--json');
-  assert.deepEqual(tree(cfg.destination), before.tree, 'the dry run wrote nothing in the destination');
+  assert.deepEqual(listing(cfg.destination), before.tree, 'the dry run wrote nothing in the destination');
   assert.deepEqual(await snaps(), before.snaps, 'the dry run took no snapshot');
   return plan;
 }
@@ -120,7 +107,7 @@ describe('show and run --dry-run', () => {
   test('a dry run the run would refuse for space exits 2 with the plan on stdout, and writes nothing', async () => {
     // The worker's policy decides, so this one has its own worker with a margin no image fits.
     const tight = writeConfig('show-tight', { space_margin: 0.000001 });
-    const before = { tree: tree(tight.destination), snaps: await snaps() };
+    const before = { tree: listing(tight.destination), snaps: await snaps() };
     const w = await startWorker(tight.file);
     try {
       const r = await cli('run', 'rbd/show-a', '--dry-run', '--as-of', '2033-12-04T09:00:00Z', '--config', tight.file, '--json');
@@ -134,7 +121,7 @@ describe('show and run --dry-run', () => {
     } finally {
       await w.stop();
     }
-    assert.deepEqual(tree(tight.destination), before.tree);
+    assert.deepEqual(listing(tight.destination), before.tree);
     assert.deepEqual(await snaps(), before.snaps);
   });
 
