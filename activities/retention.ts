@@ -6,6 +6,7 @@ import { newestPoint, type Catalog } from '../src/catalog/catalog.js';
 import { RbdError, ENOENT } from '../src/rbd/rbd.js';
 import type { ImageRef } from '../src/names/names.js';
 import { snapshotsToDelete, circlesToPrune } from '../src/plan/retention.js';
+import { oneAtATime } from '../src/plan/map-limit.js';
 import type { FailureDetail } from '../src/contract/backup.js';
 import { catalogFor as catalogForConfig } from './access.js';
 import { runActivity, withHeartbeat } from './errors.js';
@@ -33,12 +34,7 @@ export function createRetentionActivities(deps: BackupDeps) {
    * OSDs' trimming of a snapshot, and trims must not pile up on the cluster. The rest of a step
    * (the catalog, `snap ls`, an image with nothing to delete) runs beside other images' steps.
    */
-  let deleting: Promise<unknown> = Promise.resolve();
-  const oneAtATime = <T>(f: () => Promise<T>): Promise<T> => {
-    const turn = deleting.then(f, f);
-    deleting = turn.catch(() => undefined);
-    return turn;
-  };
+  const removal = oneAtATime();
 
   async function pruneSnapshots(r: RetentionInput): Promise<{ deleted: string[]; errors: FailureDetail[] }> {
     return runActivity(async () => {
@@ -64,7 +60,7 @@ export function createRetentionActivities(deps: BackupDeps) {
         for (const s of doomed) {
           deleting = s;
           try {
-            await oneAtATime(() => rbd.snapRemove(r, s));
+            await removal(() => rbd.snapRemove(r, s));
             deleted.push(s);
           } catch (e) {
             if (e instanceof RbdError && e.errno === ENOENT) deleted.push(s);
