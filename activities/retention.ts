@@ -6,6 +6,7 @@ import { newestPoint, type Catalog } from '../src/catalog/catalog.js';
 import { RbdError, ENOENT } from '../src/rbd/rbd.js';
 import type { ImageRef } from '../src/names/names.js';
 import { snapshotsToDelete, circlesToPrune } from '../src/plan/retention.js';
+import { oneAtATime } from '../src/plan/map-limit.js';
 import type { FailureDetail } from '../src/contract/backup.js';
 import { catalogFor as catalogForConfig } from './access.js';
 import { runActivity, withHeartbeat } from './errors.js';
@@ -28,7 +29,13 @@ export function createRetentionActivities(deps: BackupDeps) {
   const log = stepLogger(deps.logger);
   const catalogFor = (cluster: string, destination: string): Catalog => catalogForConfig(config, cluster, destination);
 
-  /** One snapshot at a time: the deletion queue has one slot per worker, so trims never pile up. */
+  /**
+   * One `rbd snap rm` at a time per worker, whatever the deletion queue's slots: each starts the
+   * OSDs' trimming of a snapshot, and trims must not pile up on the cluster. The rest of a step
+   * (the catalog, `snap ls`, an image with nothing to delete) runs beside other images' steps.
+   */
+  const removal = oneAtATime();
+
   async function pruneSnapshots(r: RetentionInput): Promise<{ deleted: string[]; errors: FailureDetail[] }> {
     return runActivity(async () => {
       const catalog = catalogFor(r.cluster, r.destination);
@@ -40,8 +47,8 @@ export function createRetentionActivities(deps: BackupDeps) {
       const failedSnapshot = r.failedSnapshot ?? (r as { failed?: string }).failed;
       const rule = { cataloged, base, retain: r.retain, ...(failedSnapshot ? { failedSnapshot } : {}) };
       // Only recorded (or this run's failed) snapshots can ever be deleted, so if none would be
-      // even if all of them were still on the image, asking the cluster (an rbd process, on a
-      // queue with one slot that a fleet's images share) cannot change the answer.
+      // even if all of them were still on the image, asking the cluster (an rbd process) cannot
+      // change the answer.
       const possible = [...cataloged, ...(failedSnapshot ? [failedSnapshot] : [])];
       const askCluster = retired.length > 0 || snapshotsToDelete({ ...rule, clusterSnapshots: possible }).length > 0;
       const onCluster = askCluster ? await rbd.snapshotNames(r) : [];
@@ -53,7 +60,7 @@ export function createRetentionActivities(deps: BackupDeps) {
         for (const s of doomed) {
           deleting = s;
           try {
-            await rbd.snapRemove(r, s);
+            await removal(() => rbd.snapRemove(r, s));
             deleted.push(s);
           } catch (e) {
             if (e instanceof RbdError && e.errno === ENOENT) deleted.push(s);

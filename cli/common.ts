@@ -1,7 +1,7 @@
 import { Client } from '@temporalio/client';
 import { InputError, type Config } from '../src/config/config.js';
 import { readConfigFile } from '../src/config/config-file.js';
-import { connect } from '../src/client/connection.js';
+import { connectChecked } from '../src/client/connection.js';
 import { checkWorkerPolls } from '../src/client/admin.js';
 
 export { EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STILL_RUNNING, errorLine, exitOnError } from './exit.js';
@@ -37,15 +37,10 @@ export function destinationKey(key: string | undefined): { destination?: string 
  * polls is said at once (exit 2) rather than waited on forever.
  */
 export async function workflowClient(cfg: Config): Promise<{ client: Client; close: () => Promise<void> }> {
-  const connection = await connect(cfg.temporal.address);
-  try {
-    const client = new Client({ connection, namespace: cfg.temporal.namespace });
-    await checkWorkerPolls(client, cfg.temporal.namespace, cfg.temporal.task_queue, cfg.temporal.address);
-    return { client, close: () => connection.close() };
-  } catch (e) {
-    await connection.close();
-    throw e;
-  }
+  const { namespace, task_queue: queue, address } = cfg.temporal;
+  // The worker check is the connection's first request: no separate round trip to connect.
+  const connection = await connectChecked(address, (c) => checkWorkerPolls(new Client({ connection: c, namespace }), namespace, queue, address));
+  return { client: new Client({ connection, namespace }), close: () => connection.close() };
 }
 
 export function printJson(doc: unknown): void {

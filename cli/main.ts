@@ -254,7 +254,11 @@ for (const spec of commands) {
   // Commander's last argument is the Command itself; ours take the argument and the options.
   cmd.action(async (...args: unknown[]) => {
     const run = (await spec.load()) as (...a: unknown[]) => Promise<number>;
-    process.exit(await run(...args.slice(0, -1)));
+    const code = await run(...args.slice(0, -1));
+    // process.exit drops what a pipe has not taken yet: a --json report of a large run is far
+    // over the 64 KiB a pipe holds. The empty write's callback runs once everything before it is out.
+    await new Promise<void>((done) => process.stdout.write('', () => done()));
+    process.exit(code);
   });
 }
 

@@ -1,13 +1,10 @@
-import { Client } from '@temporalio/client';
 import { InputError } from '../src/config/config.js';
 import { imagesFromArgs } from '../src/config/image-list.js';
-import { connect } from '../src/client/connection.js';
-import { checkWorkerPolls } from '../src/client/admin.js';
 import { startBackupRun } from '../src/client/backup-run.js';
 import { checkName } from '../src/names/names.js';
 import { instantProblem } from '../src/contract/schema.js';
 import type { BackupReport } from '../src/contract/backup.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_STILL_RUNNING, configFrom, destinationKey, errorLine, humanBytes, parseDuration, printJson, waitBounded } from './common.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_STILL_RUNNING, configFrom, destinationKey, errorLine, humanBytes, parseDuration, printJson, waitBounded, workflowClient } from './common.js';
 
 export interface RunOptions {
   config?: string;
@@ -37,10 +34,8 @@ export async function runCommand(images: string[], o: RunOptions): Promise<numbe
   const bound = o.timeout !== undefined ? parseDuration('--timeout', o.timeout) : undefined;
   const where = destinationKey(o.destination);
 
-  const connection = await connect(cfg.temporal.address);
+  const { client, close } = await workflowClient(cfg);
   try {
-    const client = new Client({ connection, namespace: cfg.temporal.namespace });
-    await checkWorkerPolls(client, cfg.temporal.namespace, cfg.temporal.task_queue, cfg.temporal.address);
     const run = await startBackupRun(client, cfg.temporal.task_queue, {
       cluster: cfg.cluster.name,
       ...(selection ? { images: selection } : {}),
@@ -69,7 +64,7 @@ export async function runCommand(images: string[], o: RunOptions): Promise<numbe
     if (!ok) errorLine(runSummary(report));
     return ok ? EXIT_OK : EXIT_FAILED;
   } finally {
-    await connection.close();
+    await close();
   }
 }
 

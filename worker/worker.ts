@@ -1,8 +1,10 @@
 /**
- * Worker wiring: one process polls three task queues on one connection —
+ * Worker wiring: one process polls four task queues on one connection —
  *   <queue>            workflows and the short activities
  *   <queue>-export     exports, `backup.concurrency` at a time (the run's export fan-out bound)
- *   <queue>-snapdelete snapshot deletions, one at a time (trims never pile up on the cluster)
+ *   <queue>-snapshot   snapshot creation, a few at a time (see snapshotSlots)
+ *   <queue>-snapdelete snapshot retention, a few at a time, and within it the deletions themselves
+ *                      one at a time (activities/retention.ts: trims never pile up on the cluster)
  */
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -10,7 +12,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOp
 import type { Logger } from 'pino';
 import type { Config } from '../src/config/config.js';
 import { Rbd } from '../src/rbd/rbd.js';
-import { exportQueue, snapDeleteQueue } from '../src/contract/backup.js';
+import { exportQueue, snapDeleteQueue, snapshotQueue } from '../src/contract/backup.js';
 import { createActivities, type Activities } from '../activities/index.js';
 import { HEARTBEAT_MS } from '../activities/errors.js';
 
@@ -32,6 +34,13 @@ async function bundleInChild(): Promise<WorkflowBundleOption> {
   });
   return { code: r.stdout };
 }
+
+/**
+ * `rbd snap create` and retention's reads at once, per worker: as many as exports run (at least
+ * two), so snapshots keep ahead of the exports that wait for them without a fleet's hundred
+ * children each starting an rbd process together on a small host.
+ */
+export const snapshotSlots = (cfg: Config): number => Math.max(2, cfg.backup.concurrency);
 
 let runtimeInstalled = false;
 /**
@@ -107,7 +116,8 @@ export async function createWorkerSet(o: WorkerSetOptions): Promise<WorkerSet> {
       // to reach rbd. Heartbeats are not history events; one every 2 s per export costs nothing.
       maxHeartbeatThrottleInterval: HEARTBEAT_MS,
     }),
-    Worker.create({ ...common, taskQueue: snapDeleteQueue(tq), maxConcurrentActivityTaskExecutions: 1 }),
+    Worker.create({ ...common, taskQueue: snapshotQueue(tq), maxConcurrentActivityTaskExecutions: snapshotSlots(cfg) }),
+    Worker.create({ ...common, taskQueue: snapDeleteQueue(tq), maxConcurrentActivityTaskExecutions: snapshotSlots(cfg) }),
   ]);
   return {
     connection,

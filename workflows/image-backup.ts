@@ -5,7 +5,7 @@
  */
 import { ActivityCancellationType, CancellationScope, defineQuery, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { BackupActivities } from '../activities/backup.js';
-import { exportQueue, snapDeleteQueue, type ImagePlan, type ImageResult } from '../src/contract/backup.js';
+import { exportQueue, snapDeleteQueue, snapshotQueue, type ImagePlan, type ImageResult } from '../src/contract/backup.js';
 import { failureDetail } from './failure.js';
 import { withContract } from './contract.js';
 import { deletionStep, exportRetry, shortStep, summarized } from './activity-options.js';
@@ -35,7 +35,11 @@ function activitiesFor(taskQueue: string, plan: ImagePlan) {
     retry: exportRetry,
   }, summary);
   const deleter = (summary: string) => summarized<BackupActivities>({ ...deletionStep, taskQueue: snapDeleteQueue(taskQueue) }, summary);
-  return { steps, exporter, deleter };
+  // A queue of its own whose worker slots bound how many `rbd snap create` run at once: a fleet's
+  // children all start together, and a hundred rbd processes at once starve the exports. (Only
+  // the task queue differs from the short steps': an activity option, not a command.)
+  const snapshotter = (summary: string) => summarized<BackupActivities>({ ...shortStep, taskQueue: snapshotQueue(taskQueue) }, summary);
+  return { steps, exporter, deleter, snapshotter };
 }
 
 export function imageBackup(plan: ImagePlan): Promise<ImageResult> {
@@ -43,7 +47,7 @@ export function imageBackup(plan: ImagePlan): Promise<ImageResult> {
 }
 
 async function backUpImage(plan: ImagePlan): Promise<ImageResult> {
-  const { steps, exporter, deleter } = activitiesFor(workflowInfo().taskQueue, plan);
+  const { steps, exporter, deleter, snapshotter } = activitiesFor(workflowInfo().taskQueue, plan);
   // Kept in workflow state, read by the query only: the step costs no history event.
   let at: ImageStep = 'snapshot';
   setHandler(imageProgressQuery, () => ({ parentWorkflowId: plan.parentWorkflowId, backupName: plan.backupName, step: at }));
@@ -62,7 +66,7 @@ async function backUpImage(plan: ImagePlan): Promise<ImageResult> {
   const retention = { cluster: plan.cluster, destination: plan.destination, pool: plan.pool, image: plan.image, run: plan.backupName };
   let step = 'snapshot';
   try {
-    await steps(say.snapshot(plan)).createSnapshot(plan);
+    await snapshotter(say.snapshot(plan)).createSnapshot(plan);
     step = 'export';
     at = 'export';
     const exp = await exporter(say.export(plan)).exportPoint({ ...plan, workflowId: workflowInfo().workflowId });

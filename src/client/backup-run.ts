@@ -54,6 +54,32 @@ export async function startBackupRun(client: Client, taskQueue: string, request:
   const backupName = input.backupName ?? compactUtc(new Date(Math.floor((given ?? now).getTime() / 1000) * 1000));
   const workflowId = runWorkflowId(input.cluster, backupName);
   const handle = client.workflow.getHandle(workflowId);
+  const submit = (args: BackupRunInput, digest: string, reuse: WorkflowIdReusePolicy) =>
+    client.workflow.start('backupRun', {
+      taskQueue,
+      workflowId,
+      args: [args],
+      workflowIdReusePolicy: reuse,
+      memo: { inputDigest: digest, asOf: args.asOf! } satisfies RunMemo,
+      typedSearchAttributes: [
+        { key: RBD_BACKUP_KIND, value: 'backup-run' },
+        { key: RBD_BACKUP_NAME, value: backupName },
+      ],
+      // Its plan is not made yet: the run adds the counts as its current details.
+      staticSummary: runSummary(backupName, args.images),
+    });
+  const stamp = (asOf: Date): BackupRunInput => ({ ...input, backupName, asOf: new Date(Math.floor(asOf.getTime() / 1000) * 1000).toISOString() });
+  // A name is almost always new: start at once, refusing any earlier run under it, and look at
+  // that earlier run (one more round trip) only when there is one.
+  {
+    const args = stamp(given ?? now);
+    try {
+      const started = await submit(args, digestOf(args), WorkflowIdReusePolicy.REJECT_DUPLICATE);
+      return { workflowId, runId: started.firstExecutionRunId, backupName, attached: false, resumed: false, result: () => started.result() as Promise<BackupReport> };
+    } catch (e) {
+      if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+    }
+  }
   for (let attempt = 0; ; attempt++) {
     const previous = await handle.describe().catch((e: unknown) => {
       if (e instanceof WorkflowNotFoundError) return undefined;
@@ -61,7 +87,7 @@ export async function startBackupRun(client: Client, taskQueue: string, request:
     });
     const memo = previous?.memo as Partial<RunMemo> | undefined;
     const asOf = given ?? (memo?.asOf ? new Date(memo.asOf) : now);
-    const args: BackupRunInput = { ...input, backupName, asOf: new Date(Math.floor(asOf.getTime() / 1000) * 1000).toISOString() };
+    const args = stamp(asOf);
     const digest = digestOf(args);
     if (previous) {
       if (memo?.inputDigest !== digest) {
@@ -72,19 +98,7 @@ export async function startBackupRun(client: Client, taskQueue: string, request:
       }
     }
     try {
-      const started = await client.workflow.start('backupRun', {
-        taskQueue,
-        workflowId,
-        args: [args],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        memo: { inputDigest: digest, asOf: args.asOf! } satisfies RunMemo,
-        typedSearchAttributes: [
-          { key: RBD_BACKUP_KIND, value: 'backup-run' },
-          { key: RBD_BACKUP_NAME, value: backupName },
-        ],
-        // Its plan is not made yet: the run adds the counts as its current details.
-        staticSummary: runSummary(backupName, args.images),
-      });
+      const started = await submit(args, digest, WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY);
       return { workflowId, runId: started.firstExecutionRunId, backupName, attached: false, resumed: !!previous, result: () => started.result() as Promise<BackupReport> };
     } catch (e) {
       // Someone started it between our look and our start: look again, once.

@@ -158,3 +158,4 @@ export const runWorkflowId = (cluster: string, backupName: string): string => `r
 
 export const exportQueue = (taskQueue: string): string => `${taskQueue}-export`;
 export const snapDeleteQueue = (taskQueue: string): string => `${taskQueue}-snapdelete`;
+export const snapshotQueue = (taskQueue: string): string => `${taskQueue}-snapshot`;

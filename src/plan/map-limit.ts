@@ -11,3 +11,16 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Pr
   await Promise.all(workers);
   return out;
 }
+
+/**
+ * A runner that starts each task only once every task given to it before has settled, in the
+ * order given; a task that fails does not stop the ones after it.
+ */
+export function oneAtATime(): <R>(task: () => Promise<R>) => Promise<R> {
+  let last: Promise<unknown> = Promise.resolve();
+  return (task) => {
+    const turn = last.then(task, task);
+    last = turn.catch(() => undefined);
+    return turn;
+  };
+}

@@ -113,7 +113,7 @@ describe('workflow decisions (fake activities, own dev server)', () => {
       assert.deepEqual(
         scheduledActivities(events).map((a) => [a.type, a.taskQueue]),
         [
-          ['createSnapshot', 'wf-export'],
+          ['createSnapshot', 'wf-export-snapshot'],
           ['exportPoint', 'wf-export-export'],
           ['pruneSnapshots', 'wf-export-snapdelete'],
           ['pruneCircles', 'wf-export'],
