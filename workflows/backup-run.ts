@@ -2,9 +2,9 @@
  * One backup run, top to bottom as the original tool did it:
  *   plan → decide full/incr → snapshot fan-out → export fan-out (bounded) →
  *   sequential snapshot deletion → circle pruning → report.
- * Per image the last four steps run in an imageBackup child (the image's mutex). Snapshots of all
- * images are taken as the children start, together; exports queue on a task queue whose worker
- * slots are `concurrency`; deletions on one with a single slot.
+ * Per image the last four steps run in an imageBackup child (the image's mutex). Snapshots are
+ * taken as the children start, on a queue with a few slots; exports queue on a task queue whose
+ * worker slots are `concurrency`; the worker runs snapshot deletions one at a time.
  */
 import {
   CancellationScope,
