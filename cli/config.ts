@@ -10,6 +10,7 @@ export async function configConvertCommand(file: string, o: { section?: string }
   const ic = iniToConfig(text, file, o.section ?? INI_SECTION, { otherSections: 'ignore' });
   // Said on stderr too: the YAML's closing comment is easy to miss behind a redirection.
   for (const w of ic.warnings) process.stderr.write(`rbd-backup: warning: ${file}:${w.line}: ${w.key} no longer applies: ${w.why}; not converted\n`);
+  for (const n of ic.notes) process.stderr.write(`rbd-backup: warning: ${file}:${n.line}: ${n.text}\n`);
   process.stdout.write(renderYaml(ic, file));
   return EXIT_OK;
 }

@@ -11,7 +11,8 @@ import { INI_SECTION, iniToConfig } from './ini-keys.js';
 export interface ConfigFile {
   config: Config;
   format: 'yaml' | 'ini';
-  /** Keys of config.ini that no longer apply, one line each: `FILE:LINE: key … ignored`. */
+  /** Keys of config.ini that no longer apply (`FILE:LINE: key … ignored`), and what its Cinder mode's
+   * conversion decided (a rewritten URL, a default), one line each. */
   warnings: string[];
   /** YAML key path (`backup.concurrency`) → `FILE:LINE` it was set at; absent keys are defaults. */
   sources: Map<string, string>;
@@ -39,8 +40,11 @@ export function readConfigFile(file: string): ConfigFile {
   if (isIni(file, text)) {
     const ic = iniToConfig(text, file, INI_SECTION);
     const config = loadConfig(file, ic.raw);
-    const sources = new Map([...ic.sources].map(([path, s]) => [path, `${file}:${s.line}`]));
-    const warnings = ic.warnings.map((w) => `${file}:${w.line}: ${w.key} no longer applies: ${w.why}; ignored`);
+    const sources = new Map([...ic.sources].map(([path, s]) => [path, `${s.file ?? file}:${s.line}`]));
+    const warnings = [
+      ...ic.warnings.map((w) => `${file}:${w.line}: ${w.key} no longer applies: ${w.why}; ignored`),
+      ...ic.notes.map((n) => `${file}:${n.line}: ${n.text}`),
+    ];
     return { config, format: 'ini', warnings, sources };
   }
   const config = loadConfig(file);

@@ -10,6 +10,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { Document, isNode, type Node } from 'yaml';
 import { configSchema, InputError } from './config.js';
 import { IniError, parseIni, sectionValues, type IniFile } from './ini.js';
+import { cinderMode, type Source } from './openstack-yaml.js';
 
 /** The section the original read unless told otherwise (its --config-section). */
 export const INI_SECTION = 'default';
@@ -72,10 +73,12 @@ export interface IniWarning {
 
 export interface IniConfig {
   /** The YAML config's shape, before defaults and validation. */
-  raw: { cluster?: Record<string, unknown>; backup?: Record<string, unknown> };
-  /** YAML key path (`backup.concurrency`) → the ini key and line it came from. */
-  sources: Map<string, { key: string; line: number }>;
+  raw: { cluster?: Record<string, unknown>; backup?: Record<string, unknown>; openstack?: Record<string, unknown> };
+  /** YAML key path (`backup.concurrency`) → the ini key and line it came from (or openstack.yaml's). */
+  sources: Map<string, Source>;
   warnings: IniWarning[];
+  /** What the conversion decided for the user (a rewritten URL, a default): `FILE:LINE: text`. */
+  notes: { line: number; text: string }[];
   section: string;
 }
 
@@ -120,6 +123,9 @@ export function iniToConfig(text: string, file: string, section = INI_SECTION, o
   const raw: IniConfig['raw'] = {};
   const sources: IniConfig['sources'] = new Map();
   const warnings: IniWarning[] = [];
+  const notes: IniConfig['notes'] = [];
+  const cinderLine = values.get('backup_list_from_openstack_yaml_file');
+  const cinder = cinderLine !== undefined && bool(cinderLine.value) === true;
   // ConfigParser's idiom: helper keys in [DEFAULT] that other values reference as %(key)s.
   const referenced = new Set([...values.values()].flatMap((o) => [...o.raw.matchAll(/%\(([^)]*)\)s/g)].map((m) => m[1]!.toLowerCase())));
   const fromDefaults = new Set(ini.defaults?.options.filter((d) => !ini.sections.find((s) => s.name === section)?.options.some((o) => o.key === d.key)).map((d) => d.key));
@@ -132,12 +138,22 @@ export function iniToConfig(text: string, file: string, section = INI_SECTION, o
       if (key === 'backup_list_from_openstack_yaml_file' || key === 'backup_read_options') {
         if (bool(o.value) === undefined) throw at(o.line, `${key}: ${JSON.stringify(o.value)} is not a boolean (True or False)`);
       }
-      if (key === 'backup_list_from_openstack_yaml_file' && bool(o.value)) openstackSection(o.line, file, all);
+      if (key === 'backup_list_from_openstack_yaml_file' && bool(o.value)) {
+        const m = cinderMode(file, o.line, values);
+        raw.openstack = m.openstack;
+        for (const [k, s] of m.sources) sources.set(k, s);
+        notes.push(...m.notes);
+      }
       const why = dropped.why(o.value, all);
       if (why) warnings.push({ line: o.line, key, value: o.value, why });
       continue;
     }
     const m = mapped!;
+    if (cinder && key === 'backup_list_file_path') {
+      // The original read one source or the other; rbd-backup would back up both.
+      warnings.push({ line: o.line, key, value: o.value, why: 'unused while backup_list_from_openstack_yaml_file is True (the original read Cinder instead of the list file)' });
+      continue;
+    }
     const value = convert(m, o.value, (msg) => at(o.line, `${key}: ${msg}`));
     const [top, leaf] = m.to;
     (raw[top as 'cluster' | 'backup'] ??= {})[leaf] = value;
@@ -162,10 +178,10 @@ export function iniToConfig(text: string, file: string, section = INI_SECTION, o
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const src = sources.get(issue.path.slice(0, 2).join('.'));
-    if (src) throw at(src.line, `${src.key}: ${issue.message}`);
+    if (src) throw new InputError(`${src.file ?? file}:${src.line}: ${src.key}: ${issue.message}`);
     throw new InputError(`${file}: ${issue.path.join('.')}: ${issue.message}`);
   }
-  return { raw, sources, warnings, section };
+  return { raw, sources, warnings, notes, section };
 }
 
 function convert(m: MappedKey, v: string, fail: (msg: string) => Error): unknown {
@@ -198,19 +214,6 @@ function convert(m: MappedKey, v: string, fail: (msg: string) => Error): unknown
   }
 }
 
-/**
- * The original's Cinder mode (backup_list_from_openstack_yaml_file = True) read Keystone v2
- * credentials from a separate openstack.yaml; Keystone v2 no longer exists, so there is nothing
- * safe to convert automatically. This is the one place the mode is mapped: the YAML config's
- * Cinder source section takes over.
- */
-function openstackSection(line: number, file: string, all: Map<string, string>): never {
-  const yamlFile = all.get('openstack_yaml_file_path') ?? '/etc/rbd_backup_restore/openstack.yaml';
-  throw new InputError(
-    `${file}:${line}: backup_list_from_openstack_yaml_file = True: the Cinder source cannot be converted from ${yamlFile} (Keystone v2); describe it in the YAML config's openstack section (README, "Cinder") and set this key to False`,
-  );
-}
-
 const COMMENTS: Record<string, string> = {
   'backup.max_incremental': '0 = unlimited',
   'backup.full_weekdays': '1 = Monday … 7 = Sunday',
@@ -229,7 +232,7 @@ export function renderYaml(ic: IniConfig, file: string): string {
     if (!o) return o;
     return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, MAPPED.some((m) => m.kind === 'path' && m.to[0] === top && m.to[1] === k) && typeof v === 'string' && !isAbsolute(v) ? resolve(base, v) : v]));
   };
-  const doc = new Document({ cluster: absolute('cluster') ?? {}, backup: absolute('backup') });
+  const doc = new Document({ cluster: absolute('cluster') ?? {}, backup: absolute('backup'), ...(ic.raw.openstack ? { openstack: ic.raw.openstack } : {}) });
   doc.commentBefore = [
     ` Converted by rbd-backup config convert from ${file} [${ic.section}].`,
     ` Paths are absolute (relative ones of the ini resolved against ${base}). Keys not set here take their defaults`,
@@ -240,9 +243,18 @@ export function renderYaml(ic: IniConfig, file: string): string {
   for (const [path, src] of ic.sources) {
     const node = doc.getIn(path.split('.'), true);
     if (!isNode(node)) continue;
-    if (Array.isArray(ic.raw.backup?.[path.split('.')[1]!])) (node as Node & { flow?: boolean }).flow = true;
+    const [top, leaf] = path.split('.') as ['cluster' | 'backup' | 'openstack', string];
+    if (Array.isArray(ic.raw[top]?.[leaf])) (node as Node & { flow?: boolean }).flow = true;
     const extra = COMMENTS[path] ? `; ${COMMENTS[path]}` : '';
-    node.comment = ` ${src.key} (line ${src.line})${extra}`;
+    node.comment = ` ${src.key} (${src.file ? `${src.file} ` : ''}line ${src.line})${extra}`;
+  }
+  const os = doc.get('openstack', true);
+  if (isNode(os)) {
+    os.commentBefore = [
+      ` The Cinder source, from ${ic.sources.get('openstack.volume_names')?.file ?? 'openstack.yaml'} (backup_list_from_openstack_yaml_file = True).`,
+      ...ic.notes.map((n) => ` ${n.text}`),
+      ...(ic.raw.openstack?.password !== undefined ? [' Better than an inline password: password_file (a file of mode 0600) or password_env (docs/openstack.md).'] : []),
+    ].join('\n');
   }
   if (ic.warnings.length) {
     doc.comment = [' Not converted (no longer apply):', ...ic.warnings.map((w) => `   ${w.key} = ${w.value.replace(/\n/g, ' ')} (line ${w.line}): ${w.why}`)].join('\n');

@@ -76,6 +76,12 @@ function ini(name: string, lines: string): string {
   return file;
 }
 
+/** A config.ini in the original's Cinder mode, its openstack.yaml (`yaml`, none if undefined) beside it. */
+function cinderIni(name: string, yaml: string | undefined, section = ''): string {
+  if (yaml !== undefined) writeFileSync(join(configs, `${name}-openstack.yaml`), yaml);
+  return ini(name, `backup_list_from_openstack_yaml_file = True\nopenstack_yaml_file_path = ${name}-openstack.yaml\n${section}`);
+}
+
 const c = () => ['--config', cfg.file];
 /**
  * A run that reaches the worker needs its own --as-of: the default backup name is the current
@@ -200,7 +206,11 @@ const cases: Case[] = [
   { name: 'config.ini: a repeated key', args: () => ['list', '--config', ini('ini-dup', 'backup_destination_path = /y\n')], code: 2, says: () => /ini-dup\.ini:3: backup_destination_path: repeats the key at line 2/ },
   { name: 'config.ini: a second section', args: () => ['run', 'rbd/bi-a', '--config', ini('ini-sections', '[weekly]\nbackup_circle_retain_count = 2\n')], code: 2, says: () => /ini-sections\.ini:3: section \[weekly\]: only \[default\] is read/ },
   { name: 'config.ini: a line that is no key', args: () => ['run', 'rbd/bi-a', '--config', ini('ini-garbage', 'weekly full backup\n')], code: 2, says: () => /ini-garbage\.ini:3: "weekly full backup" is neither "\[section\]" nor "key = value"/ },
-  { name: 'config.ini: the Cinder mode', args: () => ['run', 'rbd/bi-a', '--config', ini('ini-cinder', 'backup_list_from_openstack_yaml_file = True\n')], code: 2, says: () => /ini-cinder\.ini:3: backup_list_from_openstack_yaml_file = True: the Cinder source cannot be converted/ },
+  // Its Cinder mode: the openstack.yaml the ini names, and that file's section.
+  { name: 'config.ini: Cinder mode, openstack.yaml missing', args: () => ['run', 'rbd/bi-a', '--config', cinderIni('ini-os-missing', undefined)], code: 2, says: () => /ini-os-missing\.ini:4: openstack_yaml_file_path: cannot read .*ini-os-missing-openstack\.yaml: ENOENT$/ },
+  { name: 'config.ini: Cinder mode, section missing', args: () => ['config', 'convert', cinderIni('ini-os-section', 'default:\n  volume_names: [vm]\n', 'openstack_yaml_section = prod\n')], code: 2, says: () => /ini-os-section-openstack\.yaml: no section "prod" \(sections: default\)/ },
+  { name: 'config.ini: Cinder mode, unknown key', args: () => ['show', 'config', '--config', cinderIni('ini-os-key', 'default:\n  volume_names: [vm]\n  region: RegionOne\n')], code: 2, says: () => /ini-os-key-openstack\.yaml:3: default\.region: unknown key/ },
+  { name: 'config.ini: Cinder mode, volume_names missing', args: () => ['worker', '--config', cinderIni('ini-os-novol', 'default:\n  user_name: admin\n')], code: 2, says: () => /ini-os-novol-openstack\.yaml:1: default\.volume_names: is required/ },
   { name: 'config convert of a YAML config', args: () => ['config', 'convert', cfg.file], code: 2, says: () => /config\.yaml: not a config\.ini/ },
   { name: 'config convert of a missing file', args: () => ['config', 'convert', join(configs, 'nope.ini')], code: 2, says: () => /nope\.ini: cannot read: ENOENT/ },
   { name: 'config convert of a section that is not there', args: () => ['config', 'convert', ini('ini-nosection', ''), '--section', 'prod'], code: 2, says: () => /ini-nosection\.ini: no \[prod\] section \(sections: \[default\]\)/ },

@@ -13,6 +13,7 @@ import { InputError, loadConfig } from '../../src/config/config.js';
 import { isIni, readConfigFile } from '../../src/config/config-file.js';
 import { effectiveKeys, MASK } from '../../src/config/effective.js';
 import { iniToConfig, renderYaml } from '../../src/config/ini-keys.js';
+import { v2ToV3 } from '../../src/config/openstack-yaml.js';
 
 const fixtures = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'original');
 const tmp = mkdtempSync(join(tmpdir(), 'rbd-backup-ini-'));
@@ -139,7 +140,6 @@ describe('config.ini keys: each quirk fixed, not copied', () => {
     { name: 'no [default] section', ini: `[prod]\n${DEST}`, says: /^c\.ini: no \[default\] section \(sections: \[prod\]\)$/ },
     { name: 'a second section', ini: `[default]\n${DEST}[weekly]\n${DEST}`, says: /^c\.ini:3: section \[weekly\]: only \[default\] is read; convert each section/ },
     { name: 'a syntax error keeps its line', ini: `[default]\n${DEST}oops\n`, says: /^c\.ini:3: "oops" is neither/ },
-    { name: 'the Cinder mode cannot be converted', ini: `[default]\n${DEST}backup_list_from_openstack_yaml_file = True\n`, says: /^c\.ini:3: backup_list_from_openstack_yaml_file = True: the Cinder source cannot be converted from \/etc\/rbd_backup_restore\/openstack\.yaml/ },
   ];
   for (const c of refused) {
     test(`refused: ${c.name}`, () => {
@@ -159,6 +159,140 @@ describe('config.ini keys: each quirk fixed, not copied', () => {
     const ic = iniToConfig(`[default]\n${DEST}[weekly]\nbackup_destination_path = /mnt/weekly\n`, 'c.ini', 'weekly', { otherSections: 'ignore' });
     assert.equal(ic.raw.backup?.destination, '/mnt/weekly');
   });
+});
+
+describe("the Cinder mode: the original's openstack.yaml becomes the openstack: section", () => {
+  // The original's documented sample, as it shipped.
+  const SAMPLE = [
+    'default:',
+    '  auth_url: http://KEYSTONE:35357/v2.0/',
+    '  tenant_name: admin',
+    '  user_name: admin',
+    '  password: password',
+    '  cacert_path: /etc/ssl/certs/ca-certificates.crt',
+    '  volume_names: [ volume_name ]',
+    '',
+  ].join('\n');
+  const CINDER = 'backup_list_from_openstack_yaml_file = True\n';
+  /** A config.ini and its openstack.yaml side by side; `osPath` is what the ini names. */
+  function pair(ini: string, yaml: string | undefined, osPath = 'openstack.yaml'): string {
+    const f = file(`[default]\n${DEST}${CINDER}openstack_yaml_file_path = ${osPath}\n${ini}`);
+    if (yaml !== undefined) writeFileSync(join(dirname(f), 'openstack.yaml'), yaml);
+    return f;
+  }
+  const load = (f: string) => iniToConfig(readFileSync(f, 'utf8'), f);
+
+  const cases: { name: string; yaml: string; ini?: string; want: Record<string, unknown> }[] = [
+    {
+      name: 'the original sample',
+      yaml: SAMPLE,
+      want: {
+        auth_url: 'http://keystone:5000/v3',
+        username: 'admin',
+        user_domain_name: 'Default',
+        project_name: 'admin',
+        project_domain_name: 'Default',
+        password: 'password',
+        cacert: '/etc/ssl/certs/ca-certificates.crt',
+        volume_names: ['volume_name'],
+      },
+    },
+    {
+      name: 'another section and pool, a v3 URL kept as written, a relative CA file',
+      yaml: `other:\n  volume_names: [x]\nprod:\n  auth_url: https://k.example:5000/v3\n  volume_names:\n    - db-1\n    - web-1\n  cacert_path: ca.pem\n`,
+      ini: 'openstack_yaml_section = prod\nopenstack_ceph_pool = cinder-ssd\n',
+      want: { auth_url: 'https://k.example:5000/v3', cacert: 'DIR/ca.pem', volume_names: ['db-1', 'web-1'], pool: 'cinder-ssd' },
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const f = pair(c.ini ?? '', c.yaml);
+      const want = JSON.parse(JSON.stringify(c.want).replace('DIR', dirname(f))) as Record<string, unknown>;
+      assert.deepEqual(load(f).raw.openstack, want);
+    });
+  }
+
+  const urls: [string, string][] = [
+    ['http://keystone:35357/v2.0/', 'http://keystone:5000/v3'],
+    ['http://keystone:35357/v2.0', 'http://keystone:5000/v3'],
+    ['https://keystone.example:5000/v2.0', 'https://keystone.example:5000/v3'],
+    ['https://cloud.example/identity/v2.0/', 'https://cloud.example/identity/v3'],
+    ['https://cloud.example/identity/v3', 'https://cloud.example/identity/v3'],
+    ['https://cloud.example:35357/v3', 'https://cloud.example:35357/v3'],
+    ['https://cloud.example:5000', 'https://cloud.example:5000'],
+  ];
+  for (const [from, to] of urls) test(`auth_url ${from} → ${to}`, () => assert.equal(v2ToV3(from), to));
+
+  test('the rewrite and the domains are one warning line each, naming the ini line and both URLs', () => {
+    const f = pair('', SAMPLE);
+    const { warnings } = readConfigFile(f);
+    const os = join(dirname(f), 'openstack.yaml');
+    assert.deepEqual(warnings, [
+      `${f}:3: openstack.auth_url: http://KEYSTONE:35357/v2.0/ (${os}:2) is Keystone v2.0, which is gone: rewritten to http://keystone:5000/v3; check it (port 35357, v2's admin port, became 5000, where Keystone v3 listens by default)`,
+      `${f}:3: openstack.user_domain_name, openstack.project_domain_name: set to Default (Keystone v2 had no domains; its users and tenants are in Default); change them if yours are elsewhere`,
+    ]);
+  });
+
+  test('show config names openstack.yaml and its line as the source, and masks the password', () => {
+    const f = pair('', SAMPLE);
+    const loaded = readConfigFile(f);
+    const keys = Object.fromEntries(effectiveKeys(loaded.config, loaded.sources).map((k) => [k.key, k]));
+    assert.equal(keys['openstack.username']?.source, `${join(dirname(f), 'openstack.yaml')}:4`);
+    assert.equal(keys['openstack.password']?.value, MASK);
+    assert.equal(keys['openstack.pool']?.value, 'volumes');
+  });
+
+  test('the list file of the ini is not kept: the original read Cinder instead of it', () => {
+    const f = pair('backup_list_file_path = /etc/rbd_backup_restore/backup_list.yaml\n', SAMPLE);
+    const ic = load(f);
+    assert.equal(ic.raw.backup?.list_file, undefined);
+    assert.deepEqual(ic.warnings.map((w) => [w.key, w.line]), [['backup_list_file_path', 5]]);
+  });
+
+  test('config convert writes YAML that loads into the same config, with the password commented', () => {
+    const f = pair('openstack_ceph_pool = volumes\n', SAMPLE);
+    const out = renderYaml(load(f), f);
+    const converted = loadConfig(file(out, 'config.yaml'));
+    assert.deepEqual(converted, readConfigFile(f).config);
+    assert.equal(converted.openstack?.auth_url, 'http://keystone:5000/v3');
+    assert.match(out, /^ {2}# Better than an inline password: password_file/m);
+    assert.match(out, /^ {2}username: admin # user_name \(.*openstack\.yaml line 4\)$/m);
+    assert.match(out, /^ {2}pool: volumes # openstack_ceph_pool \(line 5\)$/m);
+  });
+
+  test('the default openstack.yaml path is the original one', () => {
+    const f = file(`[default]\n${DEST}${CINDER}`);
+    assert.throws(() => load(f), (e: unknown) => e instanceof InputError && e.message === `${f}:3: backup_list_from_openstack_yaml_file = True (the default openstack_yaml_file_path): cannot read /etc/rbd_backup_restore/openstack.yaml: ENOENT`);
+  });
+
+  const refused: { name: string; yaml: string | undefined; ini?: string; says: (f: string, os: string) => string }[] = [
+    { name: 'openstack.yaml missing', yaml: undefined, says: (f) => `${f}:4: openstack_yaml_file_path: cannot read ${join(dirname(f), 'openstack.yaml')}: ENOENT` },
+    { name: 'the section missing', yaml: 'prod:\n  volume_names: [x]\n', says: (_f, os) => `${os}: no section "default" (sections: prod); openstack_yaml_section names it` },
+    { name: 'an unknown key', yaml: SAMPLE + '  region: RegionOne\n', says: (_f, os) => `${os}:8: default.region: unknown key (known: auth_url, tenant_name, user_name, password, cacert_path, volume_names)` },
+    { name: 'volume_names missing', yaml: 'default:\n  user_name: admin\n', says: (_f, os) => `${os}:1: default.volume_names: is required (the Cinder volume names to back up)` },
+    { name: 'volume_names empty', yaml: 'default:\n  volume_names: []\n', says: (_f, os) => `${os}:2: default.volume_names: is empty: name the volumes to back up` },
+    { name: 'volume_names not a list', yaml: 'default:\n  volume_names: db-1\n', says: (_f, os) => `${os}:2: default.volume_names: must be a list of Cinder volume names ([ name, … ])` },
+    { name: 'a password YAML reads as a number', yaml: 'default:\n  password: 123456\n  volume_names: [x]\n', says: (_f, os) => `${os}:2: default.password: must be a non-empty string (quote it)` },
+    { name: 'a section that is not a map', yaml: 'default: [x]\n', says: (_f, os) => `${os}:1: default: is not a map of keys` },
+    { name: 'malformed YAML', yaml: 'default:\n  a: [\n', says: (_f, os) => `${os}:3: malformed YAML: ` },
+    { name: 'an auth_url that is no URL (said by the schema, naming openstack.yaml)', yaml: 'default:\n  auth_url: keystone:5000\n  volume_names: [x]\n', says: (_f, os) => `${os}:2: auth_url: must be an http(s) URL` },
+    { name: 'a pool that is no pool name', yaml: SAMPLE, ini: 'openstack_ceph_pool = a/b\n', says: (f) => `${f}:5: openstack_ceph_pool: must be a plain pool name` },
+  ];
+  for (const c of refused) {
+    test(`refused: ${c.name}`, () => {
+      const f = pair(c.ini ?? '', c.yaml);
+      const want = c.says(f, join(dirname(f), 'openstack.yaml'));
+      assert.throws(
+        () => load(f),
+        (e: unknown) => {
+          assert.ok(e instanceof InputError, String(e));
+          assert.ok(e.message.startsWith(want), `${e.message}\n  does not start with\n${want}`);
+          assert.ok(!e.message.includes('\n'));
+          return true;
+        },
+      );
+    });
+  }
 });
 
 describe('which files are config.ini', () => {
