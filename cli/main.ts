@@ -7,6 +7,12 @@ import { errorLine, exitOnError, EXIT_BAD_INPUT } from './exit.js';
 // dist/cli/main.js → the package's own package.json, two floors up.
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
+// A reader that goes away (`rbd-backup run | head -1`) must not turn into a crash with a stack
+// trace and exit 1: what is left to print is dropped, and the command ends with its own code.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+});
+
 const program = new Command('rbd-backup')
   .description('Durable backup and restore of Ceph RBD images, orchestrated by Temporal')
   .version(version, '-V, --version')
@@ -257,7 +263,11 @@ for (const spec of commands) {
     const code = await run(...args.slice(0, -1));
     // process.exit drops what a pipe has not taken yet: a --json report of a large run is far
     // over the 64 KiB a pipe holds. The empty write's callback runs once everything before it is out.
-    await new Promise<void>((done) => process.stdout.write('', () => done()));
+    // A reader that went away (`| head`) errors the write instead: the command's code still stands.
+    await new Promise<void>((done) => {
+      process.stdout.once('error', () => done());
+      process.stdout.write('', () => done());
+    });
     process.exit(code);
   });
 }

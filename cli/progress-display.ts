@@ -48,8 +48,11 @@ export async function showProgress<T>(handle: WorkflowHandle, until: Promise<T>,
   try {
     while (!settled) {
       // A poll held up (a worker gone) must not hold up the result, nor the --timeout.
+      const t0 = Date.now();
       await Promise.race([look(), over]);
-      await pause(POLL_MS, over);
+      // A look at a run of a thousand images queries each child in flight, which a worker may
+      // have to replay: the busier the run, the rarer the looks, so watching never starves it.
+      await pause(Math.max(POLL_MS, 3 * (Date.now() - t0)), over);
     }
     const value = await until;
     // The phases of the last second (each image's `done … in …`) come from the closed run itself.

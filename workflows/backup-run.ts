@@ -13,6 +13,7 @@ import {
   defineQuery,
   executeChild,
   isCancellation,
+  log,
   patched,
   setCurrentDetails,
   setHandler,
@@ -21,6 +22,7 @@ import {
 } from '@temporalio/workflow';
 import type { BackupActivities } from '../activities/backup.js';
 import {
+  DEFAULT_DESTINATION,
   type BackupReport,
   type BackupRunInput,
   type ImagePlan,
@@ -128,13 +130,23 @@ async function runBackup(input: BackupRunInput): Promise<BackupReport> {
     try {
       return await call();
     } catch (e) {
-      if (isCancellation(e) && patched('report-cancel-during-planning')) await endCancelled(destination, known());
+      if (isCancellation(e) && patched('report-cancel-during-planning')) {
+        try {
+          await endCancelled(destination, known());
+        } catch (end) {
+          if (isCancellation(end)) throw end;
+          // The run was cancelled, and stays so, though its report could not be written (an
+          // unknown destination key, a destination gone): the reason goes to the worker's log.
+          log.warn('the report of the cancelled run could not be written', { error: String(end) });
+        }
+      }
       throw e;
     }
   };
+  const skippedRow = (m: { pool: string; image: string; reason: string }): ImageResult => ({ pool: m.pool, image: m.image, status: 'skipped', reason: m.reason });
 
   // The worker owns the policy and the list file: a schedule follows later edits of either.
-  const { policy, images, skipped: unresolved = [] } = await planning(() => step(`resolve policy and images (${imagesText(input.images)})`).resolveRun({ cluster: input.cluster, ...(input.destination ? { destination: input.destination } : {}), ...(input.images ? { images: input.images } : {}) }), input.destination ?? 'default', () => (input.images ?? []).map(notStarted));
+  const { policy, images, skipped: unresolved = [] } = await planning(() => step(`resolve policy and images (${imagesText(input.images)})`).resolveRun({ cluster: input.cluster, ...(input.destination ? { destination: input.destination } : {}), ...(input.images ? { images: input.images } : {}) }), input.destination ?? DEFAULT_DESTINATION, () => (input.images ?? []).map(notStarted));
   const rule = {
     weekday: weekdayOf(runTime, policy.timezone),
     fullWeekdays: policy.fullWeekdays,
@@ -145,18 +157,18 @@ async function runBackup(input: BackupRunInput): Promise<BackupReport> {
   const scheduledToday = [...rule.fullWeekdays, ...rule.incrementalWeekdays].includes(rule.weekday);
   if (!scheduledToday && !images.some((s) => s.backupType)) {
     // Names the source could not map are still said, though nothing ran (only the result differs: no command).
-    const unmapped = unresolved.map((m): ImageResult => ({ pool: m.pool, image: m.image, status: 'skipped', reason: m.reason }));
+    const unmapped = unresolved.map(skippedRow);
     settled.push(...unmapped);
     runPhase = 'done';
     return report('nothing-scheduled', unmapped);
   }
 
   runPhase = 'planning';
-  const plan = await planning(() => step(`plan ${imagesText(images)}`).planRun({ cluster: input.cluster, destination: policy.destination, images, backupName, snapshot, workflowId: info.workflowId }), policy.destination, () => images.map(notStarted));
+  const plan = await planning(() => step(`plan ${imagesText(images)}`).planRun({ cluster: input.cluster, destination: policy.destination, images, backupName, snapshot, workflowId: info.workflowId }), policy.destination, () => [...unresolved.map(skippedRow), ...images.map(notStarted)]);
 
   // Plans recorded before the field was renamed say `missing`: runs in flight replay unchanged.
   const skipped = plan.skipped ?? (plan as { missing?: PlanResult['skipped'] }).missing ?? [];
-  const results: ImageResult[] = [...unresolved, ...skipped].map((m) => ({ pool: m.pool, image: m.image, status: 'skipped', reason: m.reason }));
+  const results: ImageResult[] = [...unresolved, ...skipped].map(skippedRow);
   const plans: ImagePlan[] = [];
   const selections = new Map(images.map((s) => [imageKey(s), s]));
   for (const facts of plan.facts) {

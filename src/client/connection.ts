@@ -27,7 +27,13 @@ export async function connect(address: string, timeoutMs = 5000): Promise<Connec
  * unreachable server is reported as `connect` reports it.
  */
 export async function connectChecked(address: string, check: (connection: Connection) => Promise<void>, timeoutMs = 5000): Promise<Connection> {
-  const connection = Connection.lazy({ address, connectTimeout: timeoutMs });
+  let connection: Connection;
+  try {
+    connection = Connection.lazy({ address, connectTimeout: timeoutMs });
+  } catch (e) {
+    // A malformed address is the config's fault (exit 2), as `connect` reports it.
+    throw new UnreachableError(`Temporal server at ${address} is unreachable: ${(e as Error).message.split('\n')[0]}`);
+  }
   try {
     await connection.withDeadline(Date.now() + timeoutMs, () => check(connection));
     return connection;

@@ -114,7 +114,7 @@ export function mapOpenstackYaml(text: string, yamlFile: string, section: string
       if (v3 !== value) {
         notes.push({
           line: ini.line,
-          text: `openstack.auth_url: ${value as string} (${yamlFile}:${line}) is Keystone v2.0, which is gone: rewritten to ${v3}; check it (port 35357, v2's admin port, became 5000, where Keystone v3 listens by default)`,
+          text: `openstack.auth_url: ${withoutCredentials(value as string)} (${yamlFile}:${line}) is Keystone v2.0, which is gone: rewritten to ${withoutCredentials(v3)}; check it (port 35357, v2's admin port, became 5000, where Keystone v3 listens by default)`,
         });
         value = v3;
       }
@@ -157,4 +157,17 @@ export function v2ToV3(url: string): string {
   u.pathname = path.replace(/\/v2\.0$/, '/v3');
   if (u.port === '35357') u.port = '5000';
   return u.toString();
+}
+
+/** A URL as it may be printed: a `user:password@` in it would reach stderr and the worker's log. */
+export function withoutCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.username && !u.password) return url;
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/[^/@]*@/, '//');
+  }
 }

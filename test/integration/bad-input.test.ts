@@ -234,6 +234,14 @@ const cases: Case[] = [
       says: () => /Temporal server at 127\.0\.0\.1:1 is unreachable/,
     }),
   ),
+  ...(['run', 'verify', 'delete'] as const).map(
+    (cmd): Case => ({
+      name: `temporal.address malformed (${cmd})`,
+      args: () => withConfig(cmd, variant('badaddress', (d) => (d.temporal.address = 'bad address:zz'))),
+      code: 2,
+      says: () => /Temporal server at bad address:zz is unreachable: Invalid address/,
+    }),
+  ),
   ...(['run', 'verify', 'restore'] as const).map(
     (cmd): Case => ({
       name: `no worker polls the task queue (${cmd})`,

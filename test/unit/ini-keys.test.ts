@@ -13,7 +13,7 @@ import { InputError, loadConfig } from '../../src/config/config.js';
 import { isIni, readConfigFile } from '../../src/config/config-file.js';
 import { effectiveKeys, MASK } from '../../src/config/effective.js';
 import { iniToConfig, renderYaml } from '../../src/config/ini-keys.js';
-import { v2ToV3 } from '../../src/config/openstack-yaml.js';
+import { v2ToV3, withoutCredentials } from '../../src/config/openstack-yaml.js';
 
 const fixtures = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'original');
 const tmp = mkdtempSync(join(tmpdir(), 'rbd-backup-ini-'));
@@ -222,6 +222,12 @@ describe("the Cinder mode: the original's openstack.yaml becomes the openstack: 
     ['https://cloud.example:5000', 'https://cloud.example:5000'],
   ];
   for (const [from, to] of urls) test(`auth_url ${from} → ${to}`, () => assert.equal(v2ToV3(from), to));
+  const printable: [string, string][] = [
+    ['http://admin:s3cret@keystone:35357/v2.0/', 'http://keystone:35357/v2.0/'],
+    ['https://keystone.example:5000/v3', 'https://keystone.example:5000/v3'],
+    ['not a url //u:p@host/x', 'not a url //host/x'],
+  ];
+  for (const [from, to] of printable) test(`printed as ${to}`, () => assert.equal(withoutCredentials(from), to));
 
   test('the rewrite and the domains are one warning line each, naming the ini line and both URLs', () => {
     const f = pair('', SAMPLE);
