@@ -4,17 +4,19 @@
  * before the worker's modules are even loaded: its importers load those with a dynamic import
  * (a static one may run CommonJS dependencies first). Left alone, the young generation grows to
  * 32 MiB per isolate (two 16 MiB semi-spaces) while modules load and protobufs are decoded, and
- * stays that large: measured, the workflow thread's alone 30 MiB of the worker's resident peak.
- * Workflow activations and activity bookkeeping are small and short-lived; 1 MiB semi-spaces cost
- * nothing measurable there.
+ * stays that large (measured: 30 MiB of the worker's resident peak in the workflow thread alone),
+ * and old space is collected only once it has grown far past what is live (evicted workflows'
+ * sandboxes pile up). Workflow activations and activity bookkeeping are small and short-lived,
+ * the data path's hashing is native: neither got measurably slower.
  */
 import { setFlagsFromString } from 'node:v8';
 
 export const WORKER_V8_FLAGS = [
-  // Isolates made from now on: 1 MiB semi-spaces.
+  // Smaller heap growing steps and a young generation that shrinks back when idle: applies to
+  // this process's heap too (measured: its young generation stays at 1–16 MiB instead of 32).
+  '--optimize-for-size',
+  // Isolates made from now on (the workflow thread): 1 MiB semi-spaces.
   '--max-semi-space-size=1',
-  // This process's own heap, whose maximum was fixed at start: grow the young generation slowly.
-  '--semi-space-growth-factor=1',
 ];
 
 for (const f of WORKER_V8_FLAGS) setFlagsFromString(f);
