@@ -219,20 +219,24 @@ export function createRestoreActivities(deps: RestoreDeps) {
    * From scratch into this execution's staging image: a leftover of an earlier attempt carries a
    * name only this execution has, so it is ours and goes first.
    */
-  async function importFull(input: ChainStep): Promise<void> {
+  async function importFull(input: ChainStep & { noSnapshot?: boolean }): Promise<void> {
     return runActivity(async () => {
       const stage = staging(input.target);
       const file = await fileOf(input);
       let hashed = 0;
       await withHeartbeat(() => ({ step: 'import', file: input.link.file, hashed }), async (signal) => {
-        await removeImage(stage, signal);
+        // A first attempt cannot find one (and `rbd import` refuses to overwrite: the retry would).
+        if (Context.current().info.attempt > 1) await removeImage(stage, signal);
         await importChecked(input, file, signal, (b) => (hashed = b), (s) => rbd.importFull(file, stage, s));
       });
       await rbd.metaSet(stage, RESTORE_MARKER_KEY, markerOf());
-      try {
-        await rbd.snapCreate(stage, input.link.snapshot);
-      } catch (e) {
-        if (!(e instanceof RbdError && e.errno === EEXIST)) throw e;
+      // The snapshot is where the first diff starts, or kept on request: otherwise nobody needs it.
+      if (!input.noSnapshot) {
+        try {
+          await rbd.snapCreate(stage, input.link.snapshot);
+        } catch (e) {
+          if (!(e instanceof RbdError && e.errno === EEXIST)) throw e;
+        }
       }
       log('restore-import', stage).info({ file: input.link.file }, 'full imported');
     });

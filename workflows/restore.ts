@@ -42,7 +42,9 @@ export async function restoreSteps(
     link,
   });
   try {
-    await wholeImageAs(restoreStepSummary(plan.chain[0]!, plan.target)).importFull(step(plan.chain[0]!));
+    // A full alone whose snapshot is not kept needs none (only the input changes: no patch).
+    const noSnapshot = plan.chain.length === 1 && !keepSnapshots;
+    await wholeImageAs(restoreStepSummary(plan.chain[0]!, plan.target)).importFull({ ...step(plan.chain[0]!), ...(noSnapshot ? { noSnapshot } : {}) });
     applied.push(plan.chain[0]!.file);
     for (const link of plan.chain.slice(1)) {
       await wholeImageAs(restoreStepSummary(link, plan.target)).applyDiff(step(link));
