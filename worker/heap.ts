@@ -6,12 +6,12 @@
  * 32 MiB per isolate (two 16 MiB semi-spaces) while modules load and protobufs are decoded, and
  * stays that large (measured: 30 MiB of the worker's resident peak in the workflow thread alone),
  * and old space is collected only once it has grown far past what is live (evicted workflows'
- * sandboxes pile up). Workflow activations and activity bookkeeping are small and short-lived,
- * the data path's hashing is native: neither got measurably slower.
+ * sandboxes pile up). Workflow activations and activity bookkeeping are small and short-lived
+ * and the data path's hashing is native: no slowdown showed in the bench.
  */
 import { setFlagsFromString } from 'node:v8';
 
-export const WORKER_V8_FLAGS = [
+const WORKER_V8_FLAGS = [
   // Smaller heap growing steps and a young generation that shrinks back when idle: applies to
   // this process's heap too (measured: its young generation stays at 1–16 MiB instead of 32).
   '--optimize-for-size',
