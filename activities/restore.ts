@@ -227,7 +227,15 @@ export function createRestoreActivities(deps: RestoreDeps) {
       await withHeartbeat(() => ({ step: 'import', file: input.link.file, hashed }), async (signal) => {
         // A first attempt cannot find one (and `rbd import` refuses to overwrite: the retry would).
         if (Context.current().info.attempt > 1) await removeImage(stage, signal);
-        await importChecked(input, file, signal, (b) => (hashed = b), (s) => rbd.importFull(file, stage, s));
+        try {
+          await importChecked(input, file, signal, (b) => (hashed = b), (s) => rbd.importFull(file, stage, s));
+        } catch (e) {
+          // rbd stopped while still creating the image (a small corrupt file is hashed before rbd
+          // is past that) leaves a name that `rbd ls` lists but `rbd info` cannot open: the discard
+          // would not see it, `rbd rm` removes it.
+          await rbd.remove(stage).catch(() => undefined);
+          throw e;
+        }
       });
       await rbd.metaSet(stage, RESTORE_MARKER_KEY, markerOf());
       // The snapshot is where the first diff starts, or kept on request: otherwise nobody needs it.
