@@ -56,6 +56,17 @@ function markerOf(): string {
   return `${workflowId} ${runId}`;
 }
 
+export interface FinishInput {
+  target: ImageRef;
+  keepSnapshots: boolean;
+  snapshots: string[];
+  force: boolean;
+  /** Read the finished image back and return its sha256 (absent: false). */
+  checkImage?: boolean;
+  /** What the image read back must give: a full's file, when the point is that full alone. */
+  reference?: { file: string; sha256: string };
+}
+
 export interface ChainStep {
   cluster: string;
   destination?: string;
@@ -212,20 +223,32 @@ export function createRestoreActivities(deps: RestoreDeps) {
    * From scratch into this execution's staging image: a leftover of an earlier attempt carries a
    * name only this execution has, so it is ours and goes first.
    */
-  async function importFull(input: ChainStep): Promise<void> {
+  async function importFull(input: ChainStep & { noSnapshot?: boolean }): Promise<void> {
     return runActivity(async () => {
       const stage = staging(input.target);
       const file = await fileOf(input);
       let hashed = 0;
       await withHeartbeat(() => ({ step: 'import', file: input.link.file, hashed }), async (signal) => {
-        await removeImage(stage, signal);
-        await importChecked(input, file, signal, (b) => (hashed = b), (s) => rbd.importFull(file, stage, s));
+        // A first attempt cannot find one (and `rbd import` refuses to overwrite: the retry would).
+        if (Context.current().info.attempt > 1) await removeImage(stage, signal);
+        try {
+          await importChecked(input, file, signal, (b) => (hashed = b), (s) => rbd.importFull(file, stage, s));
+        } catch (e) {
+          // rbd stopped while still creating the image (a small corrupt file is hashed before rbd
+          // is past that) leaves a name that `rbd ls` lists but `rbd info` cannot open: the discard
+          // would not see it, `rbd rm` removes it.
+          await rbd.remove(stage).catch(() => undefined);
+          throw e;
+        }
       });
       await rbd.metaSet(stage, RESTORE_MARKER_KEY, markerOf());
-      try {
-        await rbd.snapCreate(stage, input.link.snapshot);
-      } catch (e) {
-        if (!(e instanceof RbdError && e.errno === EEXIST)) throw e;
+      // The snapshot is where the first diff starts, or kept on request: otherwise nobody needs it.
+      if (!input.noSnapshot) {
+        try {
+          await rbd.snapCreate(stage, input.link.snapshot);
+        } catch (e) {
+          if (!(e instanceof RbdError && e.errno === EEXIST)) throw e;
+        }
       }
       log('restore-import', stage).info({ file: input.link.file }, 'full imported');
     });
@@ -257,16 +280,20 @@ export function createRestoreActivities(deps: RestoreDeps) {
   /**
    * Drops the chain's snapshots (unless kept), then renames the staging image to the target. The
    * old target is removed only now, only with `force`, and only once the new image is complete.
+   * With `checkImage` the image is read back first and its sha256 returned ('' without): against
+   * `reference` (a full alone: its file is the image byte for byte) a mismatch refuses the rename.
    */
-  async function finishRestore(input: { target: ImageRef; keepSnapshots: boolean; snapshots: string[]; force: boolean }): Promise<string> {
+  async function finishRestore(input: FinishInput): Promise<string> {
     return runActivity(async () => {
       const stage = staging(input.target);
       const mine = markerOf();
+      let sha256 = '';
       if (await rbd.exists(stage)) {
         if (!input.keepSnapshots) {
           const present = await rbd.snapshotNames(stage);
           for (const s of input.snapshots.filter((x) => present.includes(x))) await rbd.snapRemove(stage, s);
         }
+        if (input.checkImage) sha256 = await checkedImageSha256(stage, input.reference);
         if (await rbd.exists(input.target)) {
           if (!input.force) throw refuse(TARGET_EXISTS, `target image ${imageKey(input.target)} appeared while the restore ran; not touching it (the restored image is discarded)`);
           await withHeartbeat(() => ({ step: 'replace', image: imageKey(input.target) }), (signal) => removeImage(input.target, signal));
@@ -274,10 +301,21 @@ export function createRestoreActivities(deps: RestoreDeps) {
         await rbd.rename(stage, input.target);
       } else if ((await rbd.exists(input.target).then((x) => (x ? rbd.metaGet(input.target, RESTORE_MARKER_KEY) : undefined))) !== mine) {
         throw refuse(REFUSED, `staging image ${imageKey(stage)} is gone and ${imageKey(input.target)} is not this restore's`);
+      } else if (input.checkImage) {
+        // Renamed by an earlier attempt of this very step: the discard after a mismatch removes it.
+        sha256 = await checkedImageSha256(input.target, input.reference);
       }
-      log('restore-finish', input.target).info({ staging: imageKey(stage) }, 'restored image in place');
-      return imageSha256(input.target);
+      log('restore-finish', input.target).info({ staging: imageKey(stage), ...(sha256 ? { sha256 } : {}) }, 'restored image in place');
+      return sha256;
     });
+  }
+
+  async function checkedImageSha256(image: ImageRef, reference: FinishInput['reference']): Promise<string> {
+    const sha256 = await imageSha256(image);
+    if (reference && sha256 !== reference.sha256) {
+      throw refuse(REFUSED, `restored image ${imageKey(image)} reads back with sha256 ${sha256}, but ${reference.file}, which it was imported from, has ${reference.sha256}`);
+    }
+    return sha256;
   }
 
   /**

@@ -103,6 +103,7 @@ const commands: CommandSpec[] = [
       ['--from <key|dir>', 'read from this destination: a key of the config, or the directory of one (instead of --destination)'],
       ['--force', 'replace an existing target image (and its snapshots) once the restored image is complete'],
       ['--keep-snapshots', "keep the chain's snapshots on the restored image"],
+      ['--check-image', "read the restored image back and checksum it before it becomes the target (a full alone: compared with the full's sha256)"],
       jsonOpt,
     ],
     load: async () => (await import('./restore.js')).restoreCommand,

@@ -2,8 +2,8 @@
  * Container entry point: `node dist/worker/main.js CONFIG` (or RBD_BACKUP_CONFIG) runs the worker.
  * Errors end the process with one line and the CLI's exit codes: 2 for a bad config, else 1.
  */
+import './heap.js';
 import { readConfigFile } from '../src/config/config-file.js';
-import { runWorker } from './run.js';
 
 const BAD_CONFIG = new Set(['InputError', 'NameError', 'UnreachableError']);
 const config = process.argv[2] ?? process.env.RBD_BACKUP_CONFIG ?? '/etc/rbd-backup/config.yaml';
@@ -12,7 +12,8 @@ const load = () => {
   for (const w of file.warnings) process.stderr.write(`rbd-backup worker: warning: ${w}\n`);
   return file.config;
 };
-Promise.resolve().then(() => runWorker(load())).then(
+// run.js only now: see ./heap.ts.
+import('./run.js').then(({ runWorker }) => runWorker(load())).then(
   () => process.exit(0),
   (e: unknown) => {
     const err = e instanceof Error ? e : new Error(String(e));

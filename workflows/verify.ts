@@ -57,7 +57,7 @@ async function verifyOneImage(input: VerifyImageInput): Promise<ImageVerificatio
     });
     const deep: NonNullable<ImageVerification['deep']> = { point: plan.point.backupName, snapshot: plan.point.snapshot };
     try {
-      deep.restoredSha256 = (await restoreSteps(plan, false, false)).sha256;
+      deep.restoredSha256 = (await restoreSteps(plan, false, false, true)).sha256;
       const src = await wholeImageAs(`checksum ${imageKey(input.image)}@${plan.point.snapshot}`).snapshotSha256({ image: input.image, snapshot: plan.point.snapshot });
       if (src === null) deep.note = `source snapshot ${plan.point.snapshot} no longer exists; restore succeeded, no byte comparison possible`;
       else {

@@ -19,6 +19,12 @@ export interface RestoreInput {
    * restored into `cluster`, the one the worker serves. Absent: `cluster`.
    */
   fromCluster?: string;
+  /**
+   * Read the restored image back and checksum it before it becomes the target (absent: false).
+   * A point that is a full alone is compared with that full's sha256; a mismatch refuses the
+   * restore. Costs one more pass over the whole image.
+   */
+  checkImage?: boolean;
 }
 
 /**
@@ -63,8 +69,15 @@ export interface RestoreResult {
   point: RestorePlan['point'];
   applied: string[];
   keptSnapshots: boolean;
-  /** sha256 of `rbd export` of the restored image head. */
+  /**
+   * sha256 of the restored image's content (what `rbd export` of its head gives). `sha256From`
+   * says where it comes from: `image`, read back from the restored image (`checkImage`); `file`,
+   * a point that is a full alone, whose file is the image byte for byte and whose sha256 was
+   * checked while it was imported. Absent for a chain with diffs restored without `checkImage`:
+   * no stored checksum describes that image, only its files.
+   */
   sha256?: string;
+  sha256From?: 'image' | 'file';
   durationMs: number;
 }
 

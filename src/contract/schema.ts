@@ -107,6 +107,7 @@ export const restoreInputSchema = z
     keepSnapshots: z.boolean(),
     /** Disaster recovery: read the backups filed under this cluster name instead of `cluster`'s. */
     fromCluster: named('cluster').optional(),
+    checkImage: z.boolean().optional(),
   })
   .strict()
   // From another cluster's backups the source image is not in this cluster: restoring under its

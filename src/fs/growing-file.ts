@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-
-/** Read size: large enough that the per-read cost vanishes, small enough to stay in the cache. */
-const CHUNK = 8 * 1024 * 1024;
+import { readChunks } from './read-buffers.js';
 /** How long to wait before looking again when the reader has caught up with the writer. */
 const POLL_MS = 10;
 
@@ -56,9 +54,6 @@ async function openWhenCreated(file: string, writerDone: () => boolean, signal?:
 
 async function tail(fh: FileHandle, writerDone: () => boolean, settled: Promise<unknown>, opts: GrowingFileOptions): Promise<{ sha256: string; bytes: number }> {
   const h = createHash('sha256');
-  // Two buffers: the next read runs on the thread pool while this chunk is hashed.
-  const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
-  let which = 0;
   let pos = 0;
   let flushedAt = 0;
   let flushing: Promise<void> | undefined;
@@ -69,24 +64,22 @@ async function tail(fh: FileHandle, writerDone: () => boolean, settled: Promise<
     const last = writerDone();
     const size = (await fh.stat()).size;
     opts.progress?.(pos, size);
-    let pending = pos < size ? fh.read(bufs[which]!, 0, Math.min(CHUNK, size - pos), pos) : undefined;
-    while (pending) {
-      const { bytesRead } = await pending;
-      if (bytesRead === 0) throw new Error(`file shrank below ${pos} bytes while being hashed`);
-      const buf = bufs[which]!;
-      pos += bytesRead;
-      which ^= 1;
-      pending = pos < size ? fh.read(bufs[which]!, 0, Math.min(CHUNK, size - pos), pos) : undefined;
-      h.update(buf.subarray(0, bytesRead));
-      opts.progress?.(pos, size);
-      if (flushEvery > 0 && !last && !flushing && pos - flushedAt >= flushEvery) {
-        flushedAt = pos;
-        // One flush at a time, never awaited here: it only starts writeback early.
-        flushing = fh.datasync().finally(() => (flushing = undefined));
-        flushing.catch(() => undefined);
-      }
-      opts.signal?.throwIfAborted();
-    }
+    pos = await readChunks(
+      fh,
+      pos,
+      size,
+      (chunk, at) => {
+        h.update(chunk);
+        opts.progress?.(at, size);
+        if (flushEvery > 0 && !last && !flushing && at - flushedAt >= flushEvery) {
+          flushedAt = at;
+          // One flush at a time, never awaited here: it only starts writeback early.
+          flushing = fh.datasync().finally(() => (flushing = undefined));
+          flushing.catch(() => undefined);
+        }
+      },
+      opts.signal,
+    );
     if (last) break;
     await Promise.race([settled, sleep(POLL_MS)]);
   }

@@ -11,6 +11,7 @@ import { execa } from 'execa';
 import { Client, Connection } from '@temporalio/client';
 import { imageWorkflowId } from '../../src/contract/backup.js';
 import { temporal, cli, createImage, rbd, randomWrites, snapshotSha256, startWorker, writeConfig, sleep, type RunningWorker, type TestConfig } from '../harness/env.js';
+import { catchChild } from '../harness/faults.js';
 import type { BackupReport } from '../../src/contract/backup.js';
 import type { RestoreResult, VerifyReport } from '../../src/contract/restore.js';
 import type { ImageCatalog } from '../../src/catalog/catalog.js';
@@ -75,9 +76,48 @@ describe('restore and verify', () => {
       assert.notEqual(res.target.image, 'rest-a');
       const spec = `rbd/${res.target.image}`;
       assert.equal(await snapshotSha256(spec), truth[i], `point ${i} restored bit-exact`);
-      assert.equal(res.sha256, truth[i]);
+      // Without --check-image nothing is read back: a full alone reports its own file's sha256
+      // (the image byte for byte), a chain with diffs has no stored checksum to report.
+      if (i === 0) assert.deepEqual([res.sha256, res.sha256From], [truth[0], 'file']);
+      else assert.deepEqual([res.sha256, res.sha256From], [undefined, undefined]);
       assert.deepEqual(await snapsOf(spec), [], 'no intermediate snapshots left');
       await removeImage(spec);
+    }
+  });
+
+  test('--check-image reads the restored image back: a full alone is compared with its file, a chain with diffs reported', async () => {
+    for (const i of [0, 3]) {
+      const r = await cli('restore', 'rbd/rest-a', '--at', snapOf(days[i]!), '--to', 'rbd/rest-checked', '--check-image', '--config', cfg.file, '--json');
+      assert.equal(r.code, 0, r.stderr);
+      const res = JSON.parse(r.stdout) as RestoreResult;
+      assert.deepEqual([res.sha256, res.sha256From], [truth[i], 'image']);
+      assert.equal(await snapshotSha256('rbd/rest-checked'), truth[i]);
+      await removeImage('rbd/rest-checked');
+    }
+    const human = await cli('restore', 'rbd/rest-a', '--at', snapOf(days[1]!), '--to', 'rbd/rest-checked', '--config', cfg.file);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, /sha256 of restored image: not computed .*--check-image/);
+    await removeImage('rbd/rest-checked');
+  });
+
+  test('--check-image: an image that reads back other than its full refuses the rename and leaves nothing', async () => {
+    // Every file checked fine; the image is changed behind the restore's back while its
+    // read-back is held, as a cluster that stored other bytes than it was given would be.
+    const before = await images('rbd');
+    const catcher = catchChild(worker, { words: ['export'], last: '-', when: 'exec', stop: 'child', timeoutMs: 120_000 });
+    try {
+      const restore = cli('restore', 'rbd/rest-a', '--at', snapOf(days[0]!), '--to', 'rbd/rest-bad', '--check-image', '--config', cfg.file);
+      const caught = await catcher.caught;
+      const stage = caught.argv.at(-2)!;
+      assert.match(stage, /^rbd\/rest-bad-rbdbackup-restoring-/, 'held while reading back the staging image');
+      await randomWrites(stage, 64);
+      catcher.release();
+      const r = await restore;
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`restored image ${stage} reads back with sha256 [0-9a-f]{64}, but ${catalog.circles[0]!.points[0]!.file}, which it was imported from, has ${truth[0]}`));
+      assert.deepEqual(await images('rbd'), before, 'no staging image left, no target created');
+    } finally {
+      await catcher.cancel();
     }
   });
 

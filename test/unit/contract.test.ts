@@ -87,6 +87,8 @@ table('restoreImage input', restoreInputSchema, [
   { name: 'from another cluster, under its own name', input: { cluster: 'site-b', fromCluster: 'site-a', source: { pool: 'rbd', image: 'a' }, at: 'x', target: { pool: 'rbd', image: 'a' }, force: false, keepSnapshots: false }, want: 'ok' },
   { name: 'fromCluster a path', input: { cluster: 'site-b', fromCluster: '../site-a', source: { pool: 'rbd', image: 'a' }, at: 'x', force: false, keepSnapshots: false }, want: /^fromCluster: cluster name "\.\.\/site-a"/ },
   { name: 'fromCluster absolute', input: { cluster: 'site-b', fromCluster: '/backup/site-a', source: { pool: 'rbd', image: 'a' }, at: 'x', force: false, keepSnapshots: false }, want: /^fromCluster:/ },
+  { name: 'checkImage asked', input: { cluster: 'ceph', source: { pool: 'rbd', image: 'a' }, at: 'x', force: false, keepSnapshots: false, checkImage: true }, want: 'ok' },
+  { name: 'checkImage not a boolean', input: { cluster: 'ceph', source: { pool: 'rbd', image: 'a' }, at: 'x', force: false, keepSnapshots: false, checkImage: 'yes' }, want: /^checkImage:/ },
   { name: 'fromCluster empty', input: { cluster: 'site-b', fromCluster: '', source: { pool: 'rbd', image: 'a' }, at: 'x', force: false, keepSnapshots: false }, want: /^fromCluster: cluster name is empty/ },
 ]);
 

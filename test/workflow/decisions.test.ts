@@ -14,7 +14,7 @@ import type { ImageRef } from '../../src/names/names.js';
 import type * as workflows from '../../workflows/index.js';
 import { PROGRESS_QUERY, type RunProgress } from '../../src/contract/progress.js';
 import { runStatus } from '../../src/client/progress.js';
-import { fakeActivities, gate } from '../harness/fake-activities.js';
+import { fakeActivities, fakeChain, gate } from '../harness/fake-activities.js';
 import { eventTypes, fakeConfig, historyOf, localEnv, scheduledActivities, waitFor, withWorkers, workflowBundle } from '../harness/workflow-env.js';
 
 const AS_OF = '2026-11-29T01:00:00Z';
@@ -441,6 +441,36 @@ describe('workflow decisions (fake activities, own dev server)', () => {
       const events = await historyOf(env.client, run.workflowId);
       assert.deepEqual(scheduledActivities(events).map((a) => a.type), ['planRestore', 'importFull', 'applyDiff', 'finishRestore']);
     });
+  });
+
+  test('what a restore reports as the image sha256: read back only with checkImage, compared with a full alone', { timeout: 60_000 }, async () => {
+    const config = fakeConfig('wf-sum');
+    const READ = 'b'.repeat(64);
+    const cases = [
+      { name: 'full alone', chain: fakeChain.slice(0, 1), checkImage: false, reference: undefined, want: { sha256: fakeChain[0]!.sha256, sha256From: 'file' } },
+      { name: 'full alone, checked', chain: fakeChain.slice(0, 1), checkImage: true, reference: { file: fakeChain[0]!.file, sha256: fakeChain[0]!.sha256 }, want: { sha256: READ, sha256From: 'image' } },
+      { name: 'with a diff', chain: fakeChain, checkImage: false, reference: undefined, want: {} },
+      { name: 'with a diff, checked', chain: fakeChain, checkImage: true, reference: undefined, want: { sha256: READ, sha256From: 'image' } },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const fakes = fakeActivities(config, (d) => ({
+        planRestore: async (input) => ({ ...(await d.planRestore(input)), chain: c.chain }),
+        // As the real step: the image is read only when asked, '' otherwise.
+        finishRestore: async (input) => (input.checkImage ? READ : ''),
+      }));
+      await withWorkers(env, config, fakes.activities, async () => {
+        const r = await env.client.workflow.execute<typeof workflows.restoreImage>('restoreImage', {
+          taskQueue: 'wf-sum',
+          workflowId: `wf-sum-${i}`,
+          args: [{ cluster: 'wf-sum', source: image('src'), at: '2026-11-23T01:00:00Z', force: false, keepSnapshots: false, ...(c.checkImage ? { checkImage: true } : {}) }],
+        });
+        const finish = fakes.inputs('finishRestore') as { checkImage?: boolean; reference?: unknown }[];
+        assert.equal(finish.length, 1, c.name);
+        assert.equal(finish[0]!.checkImage, c.checkImage ? true : undefined, c.name);
+        assert.deepEqual(finish[0]!.reference, c.reference, c.name);
+        assert.deepEqual({ sha256: r.sha256, sha256From: r.sha256From }, { sha256: undefined, sha256From: undefined, ...c.want }, c.name);
+      });
+    }
   });
 
   // One input the contract refuses per workflow type; a new workflow fails the coverage check below.
